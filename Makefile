@@ -1,0 +1,50 @@
+# seqlab — every target sets itself up: .venv is created and filled from requirements.txt on
+# first use (and again whenever requirements.txt or pyproject.toml change).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Prepared datasets beside the checkout (as CI has them) are used when TFDS_DATA_DIR is unset.
+SHARED_TFDS := $(abspath ../shared/tensorflow_datasets)
+ifeq ($(origin TFDS_DATA_DIR),undefined)
+ifneq ($(wildcard $(SHARED_TFDS)),)
+export TFDS_DATA_DIR := $(SHARED_TFDS)
+endif
+endif
+
+.PHONY: help venv lab grade release test bench clean-grades
+
+help:
+	@echo "make lab      JupyterLab on release/ (students)"
+	@echo "make grade    release every lab from source/ and autograde submitted/ (instructors, offline)"
+	@echo "make test     the test suite (what CI runs)"
+	@echo "make bench    run every source notebook at lesson scale; write bench/results.{json,md}"
+	@echo "make release  regenerate release/ from source/ only"
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=release
+
+grade: $(STAMP)
+	$(BIN)/python -m seqlab.grade
+
+release: $(STAMP)
+	$(BIN)/python -m seqlab.grade --release-only
+
+test: $(STAMP)
+	SEQLAB_SCALE=smoke $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m seqlab.bench
+
+clean-grades:
+	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ feedback gradebook.db grades.csv

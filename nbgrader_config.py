@@ -1,0 +1,39 @@
+"""nbgrader configuration for the seqlab course (the repository root is the course directory)."""
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+# --- the course -----------------------------------------------------------------------------
+c.CourseDirectory.course_id = "seqlab"
+# The folder holding this file is the course root, wherever the repository is cloned (and when
+# the tests copy the course into a temporary directory).
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras"]
+
+# --- execution ------------------------------------------------------------------------------
+# Grading runs at smoke scale (nbgrader sets NBGRADER_EXECUTION, which seqlab.scale reads), so
+# a cell takes seconds. The limit is per cell and sized for the slowest cell at *lesson* scale
+# (a full training run), so that an instructor can also execute a notebook for real with it.
+# A student's infinite loop costs this long and then only that cell fails.
+c.Execute.timeout = 600
+c.Execute.startup_timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# nbgrader scores a test cell 0 if it wrote *anything* to stderr. TensorFlow's C++ log lines
+# and Python warnings from Keras are not the student's error, so drop those outputs first.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(?m)(Warning|WARNING|^[IWEF]\d{4} |^\s*warnings\.warn|tensorflow|keras|absl|oneDNN"
+    r"|cpu_feature_guard|TF_ENABLE_ONEDNN_OPTS)"
+)
+
+# --- grading --------------------------------------------------------------------------------
+# A student who deleted a test cell gets it back (and is graded on it) instead of failing.
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback must never show hidden tests.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

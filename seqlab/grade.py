@@ -1,0 +1,236 @@
+"""``make grade``: release every lab from ``source/`` and autograde ``submitted/``, offline.
+
+    python -m seqlab.grade [--root DIR] [--lab LAB ...] [--release-only]
+
+1. ``release/<lab>/`` is regenerated from ``source/<lab>/`` (``nbgrader generate_assignment``).
+2. Every ``submitted/<student>/<lab>/`` is autograded, one student at a time, so one broken
+   submission never stops the batch.
+3. When ``submitted/`` holds no real student, a built-in demo class is graded instead:
+   ``demo-solutions`` (the reference solutions, written into the release notebook as a student
+   would) and ``demo-blank`` (the untouched release).
+4. ``grades.csv`` is written at the course root and a table is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import re
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import nbformat
+
+DEMO_SOLUTIONS = "demo-solutions"
+DEMO_BLANK = "demo-blank"
+DEMO_STUDENTS = (DEMO_SOLUTIONS, DEMO_BLANK)
+_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+CSV_COLUMNS = ["student", "lab", "score", "max_score", "auto_score", "auto_max", "needs_manual", "status"]
+
+
+@dataclass
+class Result:
+    student: str
+    lab: str
+    ok: bool
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+# --- course layout --------------------------------------------------------------------------
+
+def labs_in(root: Path) -> list[str]:
+    """Every ``source/<lab>/<lab>.ipynb``, sorted."""
+    return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
+                  if p.stem == p.parent.name)
+
+
+def api_for(root: Path, overrides: Optional[dict] = None):
+    """An ``NbGraderAPI`` configured from ``<root>/nbgrader_config.py``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.merge(Config({"CourseDirectory": {"root": str(root)}}))
+    if overrides:
+        config.merge(Config(overrides))
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir, config=config)
+
+
+def generate_release(root: Path, labs: list[str], api=None) -> None:
+    """``nbgrader generate_assignment`` for each lab: ``source/`` -> ``release/``."""
+    api = api or api_for(root)
+    for lab in labs:
+        out = api.generate_assignment(lab, force=True)
+        if not out["success"]:
+            raise RuntimeError(f"generate_assignment {lab} failed:\n{out['log']}\n{out.get('error')}")
+
+
+# --- the demo class -------------------------------------------------------------------------
+
+def strip_solution_markers(source: str) -> str:
+    """The reference solution as a student would type it: without nbgrader's markers."""
+    return "\n".join(l for l in source.splitlines() if not _MARKER.match(l))
+
+
+def solved_notebook(source_nb, release_nb):
+    """The release notebook with every answer cell filled in from the source notebook."""
+    answers = {c.metadata.nbgrader["grade_id"]: c.source for c in source_nb.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = strip_solution_markers(answers[meta["grade_id"]])
+    return nb
+
+
+def write_demo_class(root: Path, labs: list[str]) -> None:
+    """``submitted/demo-solutions`` and ``submitted/demo-blank`` for every lab."""
+    for lab in labs:
+        release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
+        source = nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)
+        for student, nb in ((DEMO_BLANK, release), (DEMO_SOLUTIONS, solved_notebook(source, release))):
+            folder = root / "submitted" / student / lab
+            if folder.exists():
+                shutil.rmtree(folder)
+            shutil.copytree(root / "release" / lab, folder)
+            nbformat.write(nb, folder / f"{lab}.ipynb")
+
+
+def students_in(root: Path) -> list[str]:
+    sub = root / "submitted"
+    return sorted(p.name for p in sub.iterdir() if p.is_dir()) if sub.is_dir() else []
+
+
+# --- grading --------------------------------------------------------------------------------
+
+def autograde(root: Path, labs: list[str], students: list[str], api=None) -> list[Result]:
+    """Autograde each (student, lab) submission on its own; never stop the batch."""
+    api = api or api_for(root)
+    results = []
+    for student in students:
+        for lab in labs:
+            if not (root / "submitted" / student / lab).is_dir():
+                continue
+            out = api.autograde(lab, student, force=True, create=True)
+            message = "" if out["success"] else (out.get("error") or out.get("log") or "failed")
+            results.append(Result(student, lab, out["success"], message.strip()[-2000:]))
+    return results
+
+
+def award_reference_answers(root: Path, labs: list[str]) -> None:
+    """Give ``demo-solutions`` full manual marks: its written answers *are* the reference."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    api = api_for(root)
+    with Gradebook(api.coursedir.db_url) as gb:
+        for lab in labs:
+            try:
+                submission = gb.find_submission(lab, DEMO_SOLUTIONS)
+            except MissingEntry:
+                continue
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.needs_manual_grade:
+                        grade.manual_score = grade.max_score
+                        grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def collect(root: Path, results: list[Result]) -> list[dict]:
+    """One row per (student, lab): total, autograded part, and what still needs a human."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    api = api_for(root)
+    rows = []
+    with Gradebook(api.coursedir.db_url) as gb:
+        for r in results:
+            row = {"student": r.student, "lab": r.lab, "score": "", "max_score": "", "auto_score": "",
+                   "auto_max": "", "needs_manual": "", "status": "graded" if r.ok else "FAILED"}
+            try:
+                sub = gb.find_submission(r.lab, r.student)
+            except MissingEntry:
+                sub = None
+            if sub is not None and r.ok:
+                grades = [g for nb in sub.notebooks for g in nb.grades]
+                auto = [g for g in grades if g.cell.cell_type == "code"]  # test cells
+                row.update(
+                    score=round(sub.score, 2), max_score=round(sub.max_score, 2),
+                    auto_score=round(sum(g.score for g in auto), 2),
+                    auto_max=round(sum(g.max_score for g in auto), 2),
+                    needs_manual=sum(1 for g in grades if g.needs_manual_grade),
+                )
+            if r.notes:
+                row["status"] += "; " + "; ".join(r.notes)
+            if not r.ok:
+                row["status"] += ": " + r.message.splitlines()[-1] if r.message else ""
+            rows.append(row)
+    return sorted(rows, key=lambda x: (x["student"], x["lab"]))
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def format_table(rows: list[dict]) -> str:
+    cols = ["student", "lab", "score", "max_score", "needs_manual", "status"]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) if rows else len(c) for c in cols}
+    line = lambda r: "  ".join(str(r[c]).ljust(widths[c]) for c in cols)  # noqa: E731
+    return "\n".join([line({c: c for c in cols}), line({c: "-" * widths[c] for c in cols})]
+                     + [line(r) for r in rows])
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
+    parser.add_argument("--lab", action="append", help="grade only this lab (repeatable)")
+    parser.add_argument("--release-only", action="store_true", help="only regenerate release/")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    labs = args.lab or labs_in(root)
+    # nbgrader's own SQLAlchemy usage warns on every autograde; it is not the instructor's problem.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+
+    api = api_for(root)
+    print(f"releasing {len(labs)} lab(s): {', '.join(labs)}")
+    generate_release(root, labs, api)
+    if args.release_only:
+        return 0
+
+    students = [s for s in students_in(root) if s not in DEMO_STUDENTS]
+    demo = not students
+    if demo:
+        print("submitted/ holds no student: grading the demo class "
+              f"({DEMO_SOLUTIONS}, {DEMO_BLANK})")
+        write_demo_class(root, labs)
+        students = list(DEMO_STUDENTS)
+    print(f"autograding {len(students)} student(s) x {len(labs)} lab(s) ...", flush=True)
+    results = autograde(root, labs, students, api)
+    if demo:
+        award_reference_answers(root, labs)
+
+    rows = collect(root, results)
+    write_csv(root / "grades.csv", rows)
+    print()
+    print(format_table(rows))
+    failed = [r for r in results if not r.ok]
+    print(f"\n{len(results) - len(failed)} graded, {len(failed)} failed; grades.csv written")
+    for r in failed:
+        print(f"  FAILED {r.student}/{r.lab}: {r.message.splitlines()[-1] if r.message else ''}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Grade notebooks with the course's own nbgrader set-up, in a throw-away copy of the course."""
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from seqlab import grade
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def labs() -> list[str]:
+    return grade.labs_in(ROOT)
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def source_nb(lab: str):
+    return read(ROOT / "source" / lab / f"{lab}.ipynb")
+
+
+def release_nb(lab: str):
+    return read(ROOT / "release" / lab / f"{lab}.ipynb")
+
+
+def solved(lab: str):
+    """The committed release notebook with the reference solutions typed in, as a student would."""
+    return grade.solved_notebook(source_nb(lab), release_nb(lab))
+
+
+def with_answer(nb, grade_id: str, new_source: str):
+    """A copy of ``nb`` whose answer cell ``grade_id`` holds ``new_source``."""
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    assert len(cells) == 1, f"no answer cell {grade_id!r}"
+    cells[0].source = new_source
+    return nb
+
+
+def test_points(lab: str) -> dict[str, float]:
+    """{grade_id: points} of the autograded test cells of ``lab``."""
+    return {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
+            for c in source_nb(lab).cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+
+
+def make_course(tmp: Path, labs_: list[str]) -> Path:
+    """A minimal course directory in ``tmp``: the config and the labs' source folders."""
+    course = tmp / "course"
+    (course / "source").mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for lab in labs_:
+        shutil.copytree(ROOT / "source" / lab, course / "source" / lab,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return course
+
+
+def autograde(tmp: Path, lab: str, submissions: dict, overrides: dict | None = None):
+    """Release ``lab`` in a temporary course, autograde ``{student: notebook}``.
+
+    Returns ``(scores, results)``: ``scores[student][grade_id]`` for every test cell, and the
+    per-student :class:`seqlab.grade.Result` list.
+    """
+    from nbgrader.api import Gradebook
+
+    course = make_course(tmp, [lab])
+    api = grade.api_for(course, overrides)
+    grade.generate_release(course, [lab], api)
+    for student, nb in submissions.items():
+        folder = course / "submitted" / student / lab
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{lab}.ipynb")
+    results = grade.autograde(course, [lab], sorted(submissions), api)
+    scores: dict[str, dict[str, float]] = {}
+    with Gradebook(api.coursedir.db_url) as gb:
+        for student in submissions:
+            try:
+                sub = gb.find_submission(lab, student)
+            except Exception:
+                continue
+            scores[student] = {g.name: g.score for nb_ in sub.notebooks for g in nb_.grades
+                               if g.cell.cell_type == "code"}
+    return scores, results

@@ -1,0 +1,48 @@
+"""Plausible wrong answers for Lab 01 and the tests that must catch them."""
+
+MUTANTS = [
+    {
+        # Counts the texts a token appears in, not its occurrences. The visible sentences never
+        # repeat a word, so only the hidden tests can tell.
+        "name": "document-frequency",
+        "cell": "build_vocab",
+        "source": '''PAD, OOV = "", "[UNK]"
+
+
+def build_vocab(texts, max_tokens=None):
+    counts = Counter(token for text in texts for token in set(tokenize(text)))
+    ranked = sorted(counts, key=lambda token: (-counts[token], token))
+    if max_tokens is not None:
+        ranked = ranked[: max_tokens - 2]
+    vocab = {PAD: 0, OOV: 1}
+    vocab.update({token: i for i, token in enumerate(ranked, start=2)})
+    return vocab
+''',
+        "fails": ["test_build_vocab_hidden"],
+    },
+    {
+        "name": "encode-drops-unknown-tokens",
+        "cell": "encode",
+        "source": '''def encode(text, vocab):
+    return [vocab[token] for token in tokenize(text) if token in vocab]
+''',
+        "fails": ["test_encode_visible", "test_encode_hidden"],
+    },
+    {
+        "name": "pad-ignores-truncating",
+        "cell": "pad_or_truncate",
+        "source": '''def pad_or_truncate(seqs, maxlen, padding="pre", truncating="pre"):
+    X = np.zeros((len(seqs), maxlen), dtype="int32")
+    for i, seq in enumerate(seqs):
+        seq = list(seq)[-maxlen:]
+        if not seq:
+            continue
+        if padding == "pre":
+            X[i, maxlen - len(seq):] = seq
+        else:
+            X[i, :len(seq)] = seq
+    return X
+''',
+        "fails": ["test_pad_visible", "test_pad_hidden"],
+    },
+]

@@ -19,7 +19,7 @@ help:
 	@echo "make lab      JupyterLab on release/ (students)"
 	@echo "make grade    release every lab from source/ and autograde submitted/ (instructors, offline)"
 	@echo "make test     the test suite (what CI runs)"
-	@echo "make bench    run every source notebook at lesson scale; write bench/results.{json,md}"
+	@echo "make bench    run every source notebook (or LAB=NN-name) at lesson scale; write bench/results.{json,md}"
 	@echo "make release  regenerate release/ from source/ only"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -44,7 +44,7 @@ test: $(STAMP)
 	SEQLAB_SCALE=smoke $(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m seqlab.bench
+	$(BIN)/python -m seqlab.bench $(if $(LAB),--lab $(LAB))
 
 clean-grades:
 	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ feedback gradebook.db grades.csv

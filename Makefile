@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# nbgrader runs the `alembic` command of its own environment: put .venv/bin first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 # Prepared datasets beside the checkout (as CI has them) are used when TFDS_DATA_DIR is unset.
 SHARED_TFDS := $(abspath ../shared/tensorflow_datasets)

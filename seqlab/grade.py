@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import os
 import re
 import shutil
 import sys
@@ -56,6 +57,11 @@ def api_for(root: Path, overrides: Optional[dict] = None):
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
+    # nbgrader's Gradebook runs the `alembic` command: make this interpreter's scripts findable
+    # even when the virtual environment was not activated.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.merge(Config({"CourseDirectory": {"root": str(root)}}))
     if overrides:

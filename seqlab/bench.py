@@ -124,7 +124,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"    {k}: {v}")
         results_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         (out / "results.md").write_text(markdown(results))
-    print(f"[bench] wrote {results_path.relative_to(root)} and {(out / 'results.md').relative_to(root)}")
+    print(f"[bench] wrote {results_path} and {out / 'results.md'}")
     return 1 if failed else 0
 
 

@@ -37,7 +37,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=release
 
 grade: $(STAMP)
-	$(BIN)/python -m seqlab.grade
+	$(BIN)/python -m seqlab.grade $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT))
 
 release: $(STAMP)
 	$(BIN)/python -m seqlab.grade --release-only

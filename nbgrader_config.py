@@ -8,7 +8,8 @@ c.CourseDirectory.course_id = "seqlab"
 # The folder holding this file is the course root, wherever the repository is cloned (and when
 # the tests copy the course into a temporary directory).
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras",
+                            ".preflight"]
 
 # --- execution ------------------------------------------------------------------------------
 # Grading runs at smoke scale (nbgrader sets NBGRADER_EXECUTION, which seqlab.scale reads), so
@@ -18,6 +19,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = 600
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
+# After a cell's reply, wait this long for its last output: nbgrader's 4 s default fails whole
+# submissions on a busy 2-core machine.
+c.Execute.iopub_timeout = 30
 
 # nbgrader scores a test cell 0 if it wrote *anything* to stderr. TensorFlow's C++ log lines
 # and Python warnings from Keras are not the student's error, so drop those outputs first.
@@ -31,9 +35,24 @@ c.IgnorePattern.pattern = (
 # A student who deleted a test cell gets it back (and is graded on it) instead of failing.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback must never show hidden tests.
+# nbgrader's pipeline with seqlab's hardening (see seqlab/sandbox.py): the kernel runs with a
+# memory limit in a scratch directory, monkeypatched test machinery is restored before each test
+# cell, and a test cell's last value is never read as a (possibly larger-than-max) score.
+c.Autograde.autograde_preprocessors = [
+    "seqlab.sandbox.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "seqlab.sandbox.DropTestCellResults",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Feedback must never show hidden tests: not in cell sources, and not quoted in tracebacks.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "seqlab.sandbox.ClearHiddenTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

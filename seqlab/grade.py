@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,18 +119,99 @@ def students_in(root: Path) -> list[str]:
 
 # --- grading --------------------------------------------------------------------------------
 
+def find_killer(path: Path, timeout: int) -> Optional[int]:
+    """Execute ``path`` cell by cell; return the index of the cell during which the kernel died."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    from .sandbox import SandboxedKernelManager
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            interrupt_on_timeout=True, kernel_manager_class=SandboxedKernelManager,
+                            resources={"metadata": {"path": str(path.parent)}})
+    previous = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    try:
+                        client.execute_cell(cell, index)
+                    except DeadKernelError:
+                        return index
+    except DeadKernelError:
+        pass
+    finally:
+        if previous is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = previous
+    return None
+
+
+KILLED = ("This cell stopped the grading kernel (os._exit, a crash or running out of memory). "
+          "It was skipped so that the rest of the notebook could be graded.")
+
+
+def grade_one(root: Path, api, student: str, lab: str, release) -> Result:
+    """Pre-flight, autograde and, if the kernel died, skip the cell that killed it and re-grade."""
+    from .preflight import check, keep_originals
+
+    folder = root / "submitted" / student / lab
+    report = check(folder, lab, release)
+    notes = [f"repaired: {r}" for r in report.repaired] + [f"warning: {p}" for p in report.problems]
+    if not report.gradable:
+        return Result(student, lab, False, "; ".join(report.problems), notes=[n for n in notes if n.startswith("repaired")])
+    timeout = int(api.config.get("Execute", {}).get("timeout", 600))
+    message = ""
+    for _ in range(3):
+        out = api.autograde(lab, student, force=True, create=True)
+        if out["success"]:
+            return Result(student, lab, True, notes=notes)
+        message = (out.get("error") or "") + "\n" + (out.get("log") or "")
+        if "Kernel died" not in message and "DeadKernelError" not in message:
+            break
+        path = folder / f"{lab}.ipynb"
+        index = find_killer(path, timeout)
+        nb = nbformat.read(path, as_version=4)
+        if index is None or nb.cells[index].metadata.get("nbgrader", {}).get("locked"):
+            message = "the kernel died" + ("" if index is None else f" in locked cell {index + 1}")
+            break
+        keep_originals(folder)
+        nb.cells[index].source = f"raise RuntimeError({KILLED!r})"
+        nbformat.write(nb, path)
+        notes.append(f"repaired: cell {index + 1} stopped the kernel; skipped and re-graded")
+    lines = [l for l in message.strip().splitlines() if l.strip()]
+    return Result(student, lab, False, lines[-1] if lines else "autograde failed", notes=notes)
+
+
 def autograde(root: Path, labs: list[str], students: list[str], api=None) -> list[Result]:
     """Autograde each (student, lab) submission on its own; never stop the batch."""
     api = api or api_for(root)
+    releases = {lab: nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4) for lab in labs}
     results = []
     for student in students:
         for lab in labs:
             if not (root / "submitted" / student / lab).is_dir():
                 continue
-            out = api.autograde(lab, student, force=True, create=True)
-            message = "" if out["success"] else (out.get("error") or out.get("log") or "failed")
-            results.append(Result(student, lab, out["success"], message.strip()[-2000:]))
+            try:
+                results.append(grade_one(root, api, student, lab, releases[lab]))
+            except Exception as exc:  # one student must never stop the batch
+                results.append(Result(student, lab, False, f"{type(exc).__name__}: {exc}"))
     return results
+
+
+def feedback(root: Path, results: list[Result], api=None) -> list[Result]:
+    """HTML feedback for every graded submission, without hidden tests."""
+    api = api or api_for(root)
+    failed = []
+    for r in results:
+        if r.ok:
+            out = api.generate_feedback(r.lab, r.student, force=True)
+            if not out["success"]:
+                failed.append(Result(r.student, r.lab, False, "feedback failed"))
+    return failed
 
 
 def award_reference_answers(root: Path, labs: list[str]) -> None:
@@ -174,10 +256,10 @@ def collect(root: Path, results: list[Result]) -> list[dict]:
                     auto_max=round(sum(g.max_score for g in auto), 2),
                     needs_manual=sum(1 for g in grades if g.needs_manual_grade),
                 )
+            if not r.ok:
+                row["status"] += f": {r.message}"
             if r.notes:
                 row["status"] += "; " + "; ".join(r.notes)
-            if not r.ok:
-                row["status"] += ": " + r.message.splitlines()[-1] if r.message else ""
             rows.append(row)
     return sorted(rows, key=lambda x: (x["student"], x["lab"]))
 
@@ -202,6 +284,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
     parser.add_argument("--lab", action="append", help="grade only this lab (repeatable)")
     parser.add_argument("--release-only", action="store_true", help="only regenerate release/")
+    parser.add_argument("--cell-timeout", type=int, help="per-cell limit in seconds (default: nbgrader_config.py)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     labs = args.lab or labs_in(root)
@@ -209,7 +292,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     warnings.filterwarnings("ignore", module="nbgrader")
     warnings.filterwarnings("ignore", message=".*not in session.*")
 
-    api = api_for(root)
+    api = api_for(root, {"Execute": {"timeout": args.cell_timeout}} if args.cell_timeout else None)
+    # Grade from outside the course: a kernel that looks at its parent's working directory
+    # (/proc/<ppid>/cwd) must not land in the folder holding source/ and the gradebook.
+    os.chdir(tempfile.mkdtemp(prefix="seqlab-grade-"))
     print(f"releasing {len(labs)} lab(s): {', '.join(labs)}")
     generate_release(root, labs, api)
     if args.release_only:
@@ -229,13 +315,32 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     rows = collect(root, results)
     write_csv(root / "grades.csv", rows)
+    feedback_failures = feedback(root, results, api)
     print()
     print(format_table(rows))
+    print()
+    print(summary(results, feedback_failures))
+    return 1 if demo and any(not r.ok for r in results) else 0
+
+
+def summary(results: list[Result], feedback_failures: list[Result] = ()) -> str:
+    """Graded, repaired and failed submissions, with reasons."""
+    ok = [r for r in results if r.ok]
+    repaired = [r for r in results if any(n.startswith("repaired") for n in r.notes)]
+    warned = [r for r in results if any(n.startswith("warning") for n in r.notes)]
     failed = [r for r in results if not r.ok]
-    print(f"\n{len(results) - len(failed)} graded, {len(failed)} failed; grades.csv written")
+    lines = [f"{len(ok)} graded, {len(repaired)} repaired, {len(warned)} with warnings, "
+             f"{len(failed)} failed; grades.csv and feedback/ written"]
+    for label, group in (("repaired", repaired), ("warning", warned)):
+        for r in group:
+            for n in r.notes:
+                if n.startswith(label):
+                    lines.append(f"  {label.upper():8} {r.student}/{r.lab}: {n.split(': ', 1)[1]}")
     for r in failed:
-        print(f"  FAILED {r.student}/{r.lab}: {r.message.splitlines()[-1] if r.message else ''}")
-    return 1 if failed else 0
+        lines.append(f"  FAILED   {r.student}/{r.lab}: {r.message}")
+    for r in feedback_failures:
+        lines.append(f"  FEEDBACK {r.student}/{r.lab}: {r.message}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -76,13 +76,42 @@ def autograde(tmp: Path, lab: str, submissions: dict, overrides: dict | None = N
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{lab}.ipynb")
     results = grade.autograde(course, [lab], sorted(submissions), api)
-    scores: dict[str, dict[str, float]] = {}
-    with Gradebook(api.coursedir.db_url) as gb:
-        for student in submissions:
+    return scores(course, lab, list(submissions)), results
+
+
+def scores(course: Path, lab: str, students: list[str]) -> dict[str, dict[str, float]]:
+    """``scores[student][test cell grade_id]`` from the course's gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    out = {}
+    with Gradebook(grade.api_for(course).coursedir.db_url) as gb:
+        for student in students:
             try:
                 sub = gb.find_submission(lab, student)
-            except Exception:
+            except MissingEntry:
                 continue
-            scores[student] = {g.name: g.score for nb_ in sub.notebooks for g in nb_.grades
-                               if g.cell.cell_type == "code"}
-    return scores, results
+            out[student] = {g.name: g.score for nb_ in sub.notebooks for g in nb_.grades
+                            if g.cell.cell_type == "code"}
+    return out
+
+
+def hidden_test_lines(lab: str, min_length: int = 8) -> list[str]:
+    """Lines of ``lab``'s hidden tests that appear nowhere else in its source notebook."""
+    import re
+
+    block = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
+    secret, public = set(), set()
+    for cell in source_nb(lab).cells:
+        for m in block.finditer(cell.source):
+            secret |= {l.strip() for l in m.group(1).splitlines() if l.strip()}
+        public |= {l.strip() for l in block.sub("", cell.source).splitlines() if l.strip()}
+    return sorted(l for l in secret - public if len(l) >= min_length)
+
+
+def html_text(html: str) -> str:
+    """The text a reader sees in an HTML page (tags dropped, entities decoded)."""
+    import html as html_lib
+    import re
+
+    text = re.sub(r"<style.*?</style>|<script.*?</script>", "", html, flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", text))

@@ -1,0 +1,116 @@
+"""Unit tests of the grading hardening: pre-flight repairs and the sandbox's preprocessors."""
+import json
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from seqlab import preflight, sandbox
+
+
+def release_nb():
+    nb = new_notebook()
+    nb.cells = [
+        new_markdown_cell("# Lab 99"),
+        new_code_cell("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+        new_code_cell("assert f(1) == 2"),
+    ]
+    nb.cells[1].metadata["nbgrader"] = {"grade": False, "grade_id": "f", "locked": False,
+                                        "schema_version": 3, "solution": True, "task": False}
+    nb.cells[2].metadata["nbgrader"] = {"grade": True, "grade_id": "test_f", "locked": True, "points": 1.0,
+                                        "schema_version": 3, "solution": False, "task": False}
+    return nb
+
+
+def submit(folder, nb, name="99-lab.ipynb"):
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+
+
+def solved():
+    nb = release_nb()
+    nb.cells[1].source = "def f(x):\n    return 2 * x"
+    return nb
+
+
+def test_clean_submission_is_left_alone(tmp_path):
+    submit(tmp_path, solved())
+    report = preflight.check(tmp_path, "99-lab", release_nb())
+    assert report.gradable and not report.repaired and not report.problems
+    assert not (tmp_path / preflight.BACKUP).exists()
+
+
+def test_renamed_and_extra_notebooks(tmp_path):
+    submit(tmp_path, solved(), "99-lab (copy).ipynb")
+    report = preflight.check(tmp_path, "99-lab", release_nb())
+    assert report.gradable and "renamed" in report.repaired[0]
+    assert (tmp_path / "99-lab.ipynb").exists()
+
+    other = tmp_path / "b"
+    submit(other, solved())
+    submit(other, new_notebook(), "scratch.ipynb")
+    report = preflight.check(other, "99-lab", release_nb())
+    assert report.gradable and "extra notebook scratch.ipynb" in report.repaired[0]
+    assert sorted(p.name for p in other.glob("*.ipynb")) == ["99-lab.ipynb"]
+
+
+def test_invalid_json_is_reported_not_graded(tmp_path):
+    tmp_path.joinpath("99-lab.ipynb").write_text('{"cells": [')
+    report = preflight.check(tmp_path, "99-lab", release_nb())
+    assert not report.gradable and "invalid JSON" in report.problems[0]
+
+
+def test_duplicated_cell_keeps_the_first_graded(tmp_path):
+    nb = solved()
+    twin = json.loads(json.dumps(nb.cells[2]))
+    twin["id"] = nb.cells[2]["id"]
+    nb.cells.append(nbformat.from_dict(twin))
+    submit(tmp_path, nb)
+    report = preflight.check(tmp_path, "99-lab", release_nb())
+    fixed = nbformat.read(tmp_path / "99-lab.ipynb", 4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in fixed.cells]
+    assert ids.count("test_f") == 1 and "duplicated" in report.repaired[0]
+    assert len({c.id for c in fixed.cells}) == len(fixed.cells)
+
+
+def test_stripped_metadata_is_restored_and_regrading_repeats_the_same_repair(tmp_path):
+    nb = solved()
+    for c in nb.cells:
+        c.metadata = {}
+        c.pop("id")
+    nb.nbformat_minor = 4
+    submit(tmp_path, nb)
+    for _ in range(2):
+        report = preflight.check(tmp_path, "99-lab", release_nb())
+        assert report.gradable and not report.problems
+        assert any("restored" in r for r in report.repaired) and any("upgraded" in r for r in report.repaired)
+    fixed = nbformat.read(tmp_path / "99-lab.ipynb", 4)
+    assert fixed.cells[1].metadata.nbgrader["grade_id"] == "f"
+    assert fixed.cells[1].source == "def f(x):\n    return 2 * x", "the student's answer is kept"
+    assert fixed.cells[2].metadata.nbgrader["grade_id"] == "test_f"
+    original = nbformat.read(tmp_path / preflight.BACKUP / "99-lab.ipynb", 4)
+    assert "nbgrader" not in original.cells[1].metadata, "the notebook as handed in is kept"
+
+
+def test_hidden_tracebacks_are_cleared():
+    cell = new_code_cell("assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(21) == 42, 'secret case'\n"
+                         "### END HIDDEN TESTS")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False}
+    cell.outputs = [
+        nbformat.from_dict({"output_type": "error", "ename": "AssertionError", "evalue": "secret case",
+                            "traceback": ["\x1b[31m----> 3\x1b[0m assert f(21) == 42, 'secret case'"]}),
+        nbformat.from_dict({"output_type": "stream", "name": "stdout",
+                            "text": "ok\nassert f(21) == 42, 'secret case'\n"}),
+    ]
+    out, _ = sandbox.ClearHiddenTracebacks().preprocess_cell(cell, {}, 0)
+    text = json.dumps(out.outputs)
+    assert "f(21)" not in text and "secret case" not in text
+    assert out.outputs[0].ename == "AssertionError" and out.outputs[1].text == "ok\n"
+
+
+def test_test_cell_results_never_count_as_scores():
+    cell = new_code_cell("1e9")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False}
+    cell.outputs = [nbformat.from_dict({"output_type": "execute_result", "execution_count": 1,
+                                        "data": {"text/plain": "1e9"}, "metadata": {}})]
+    out, _ = sandbox.DropTestCellResults().preprocess_cell(cell, {}, 0)
+    assert out.outputs == []

@@ -1,14 +1,16 @@
 """``make grade``: release every lab from ``source/`` and autograde ``submitted/``, offline.
 
-    python -m seqlab.grade [--root DIR] [--lab LAB ...] [--release-only]
+    python -m seqlab.grade [--root DIR] [--lab LAB ...] [--release-only] [--cell-timeout S]
 
 1. ``release/<lab>/`` is regenerated from ``source/<lab>/`` (``nbgrader generate_assignment``).
-2. Every ``submitted/<student>/<lab>/`` is autograded, one student at a time, so one broken
-   submission never stops the batch.
+2. Every ``submitted/<student>/<lab>/`` is checked and, where safe, repaired first
+   (:mod:`seqlab.preflight`), then autograded on its own, so one broken submission never stops
+   the batch. A notebook whose kernel dies is re-graded without the cell that killed it.
 3. When ``submitted/`` holds no real student, a built-in demo class is graded instead:
    ``demo-solutions`` (the reference solutions, written into the release notebook as a student
    would) and ``demo-blank`` (the untouched release).
-4. ``grades.csv`` is written at the course root and a table is printed.
+4. ``grades.csv`` is written at the course root, feedback HTML (without hidden tests) under
+   ``feedback/``, and a table and a summary (graded, repaired, failed with reasons) are printed.
 """
 from __future__ import annotations
 

@@ -66,8 +66,6 @@ def autograde(tmp: Path, lab: str, submissions: dict, overrides: dict | None = N
     Returns ``(scores, results)``: ``scores[student][grade_id]`` for every test cell, and the
     per-student :class:`seqlab.grade.Result` list.
     """
-    from nbgrader.api import Gradebook
-
     course = make_course(tmp, [lab])
     api = grade.api_for(course, overrides)
     grade.generate_release(course, [lab], api)

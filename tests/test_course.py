@@ -1,9 +1,6 @@
 """The course layout: release/ is what nbgrader makes from source/, and leaks nothing."""
-import json
 import re
-from pathlib import Path
 
-import nbformat
 import pytest
 
 import harness

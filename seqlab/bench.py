@@ -7,6 +7,11 @@ process the run waited for) and every metric the notebook passed to ``seqlab.rec
 Writes ``bench/results.json`` (merged with earlier runs of other labs) and
 ``bench/results.md``; the executed notebooks land in ``bench/executed/`` (git-ignored) so
 their plots can be looked at.
+
+A lab may have a companion ``bench/baselines/<lab>.ipynb``: a reference configuration too slow to
+belong in the lab itself (e.g. a seed course's original settings). It runs right after the lab,
+in the same bench run and on the same machine, and is recorded as ``<lab>.baseline``, so that
+the lab's figures can be quoted as a ratio against it.
 """
 from __future__ import annotations
 
@@ -80,6 +85,17 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def notebooks(root: Path, labs: list[str]) -> list[tuple[str, Path]]:
+    """``(name, path)`` of each lab's notebook, each followed by its baseline if it has one."""
+    out = []
+    for lab in labs:
+        out.append((lab, root / "source" / lab / f"{lab}.ipynb"))
+        baseline = root / "bench" / "baselines" / f"{lab}.ipynb"
+        if baseline.is_file():
+            out.append((f"{lab}.baseline", baseline))
+    return out
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=Path.cwd())
@@ -103,8 +119,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     env = dict(os.environ, SEQLAB_SCALE=args.scale)
     env.pop("NBGRADER_EXECUTION", None)
     failed = 0
-    for lab in args.lab or labs_in(root):
-        notebook = root / "source" / lab / f"{lab}.ipynb"
+    for lab, notebook in notebooks(root, args.lab or labs_in(root)):
         print(f"[bench] {lab} at {args.scale} scale ...", flush=True)
         proc = subprocess.run(
             [sys.executable, "-m", "seqlab.bench", "--one", str(notebook),

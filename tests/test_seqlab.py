@@ -158,3 +158,14 @@ def test_bench_runs_a_notebook_and_collects_its_metrics(tmp_path):
     assert result["peak_rss_mb"] > 50 and result["wall_s"] > 0
     md = bench.markdown({"t": dict(result, scale="smoke", when="now", machine="m")})
     assert "| t | smoke |" in md and "| answer | 42 |" in md
+
+
+def test_bench_runs_a_labs_baseline_right_after_it(tmp_path):
+    for lab in ["01-a", "02-b"]:
+        (tmp_path / "source" / lab).mkdir(parents=True)
+        (tmp_path / "source" / lab / f"{lab}.ipynb").write_text("{}")
+    (tmp_path / "bench" / "baselines").mkdir(parents=True)
+    (tmp_path / "bench" / "baselines" / "01-a.ipynb").write_text("{}")
+    names = [name for name, _ in bench.notebooks(tmp_path, ["01-a", "02-b"])]
+    assert names == ["01-a", "01-a.baseline", "02-b"]
+    assert bench.notebooks(tmp_path, ["01-a"])[1][1] == tmp_path / "bench" / "baselines" / "01-a.ipynb"

@@ -25,7 +25,9 @@ def write(folder, sub):
         (folder / name).write_text(text)
 
 
-@pytest.fixture(scope="module")
+# Session scope: under pytest-xdist a worker may run another file's tests between two of this
+# file's, and pytest then tears a module-scoped fixture down and grades the whole batch again.
+@pytest.fixture(scope="session")
 def batch(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("adversarial")
     course = harness.make_course(tmp, [LAB])

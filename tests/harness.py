@@ -113,3 +113,63 @@ def html_text(html: str) -> str:
 
     text = re.sub(r"<style.*?</style>|<script.*?</script>", "", html, flags=re.S)
     return html_lib.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell defines or changes, names it reads without defining them) — a static, generous guess."""
+    import ast
+
+    code = "\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!")))
+    stored, loaded = set(), set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stored.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            stored |= {a.asname or a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
+            base = node.value
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                stored.add(base.id)  # ``results[name] = row`` changes ``results``
+    return stored, loaded - stored
+
+
+def answer_dependencies(lab: str) -> dict[str, set[str]]:
+    """{test cell grade_id: the answer cells (grade_ids) whose code it may run, directly or through the
+    cells before it}: a name a cell reads comes from the last cell before it that defines it."""
+    cells = [c for c in source_nb(lab).cells if c.cell_type == "code"]
+    names = [_names(c.source) for c in cells]
+    grade_id = [c.metadata.get("nbgrader", {}).get("grade_id") for c in cells]
+    answers = {g for c, g in zip(cells, grade_id) if c.metadata.get("nbgrader", {}).get("solution")}
+    deps: list[set[str]] = []
+    for i, (_, free) in enumerate(names):
+        found: set[str] = set()
+        for name in free:
+            j = next((j for j in range(i - 1, -1, -1) if name in names[j][0]), None)
+            if j is not None:
+                found |= deps[j] | ({grade_id[j]} & answers)
+        deps.append(found)
+    return {g: d for c, g, d in zip(cells, grade_id, deps) if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def pack_mutants(lab: str, mutants: list[dict]) -> list[list[dict]]:
+    """Share out ``mutants`` into as few submissions as can be graded together without one mistake
+    hiding another: members of a submission change different answer cells, must fail different
+    test cells, and no test cell one of them must fail can run another member's answer."""
+    deps = answer_dependencies(lab)
+    packs: list[list[dict]] = []
+
+    def compatible(a: dict, b: dict) -> bool:
+        return (a["cell"] != b["cell"] and not set(a["fails"]) & set(b["fails"])
+                and not any(b["cell"] in deps[t] for t in a["fails"])
+                and not any(a["cell"] in deps[t] for t in b["fails"]))
+
+    for m in mutants:
+        pack = next((p for p in packs if all(compatible(m, o) for o in p)), None)
+        if pack is None:
+            packs.append(pack := [])
+        pack.append(m)
+    return packs

@@ -1,6 +1,11 @@
 """Autograding with the course's real nbgrader set-up: reference solutions get full marks, the
 blank release gets 0 on every test cell, and each deliberately wrong answer loses exactly the
-points of the tests that should catch it."""
+points of the tests that should catch it.
+
+Each notebook nbgrader executes costs most of a minute, so wrong answers to different exercises
+share a submission (harness.pack_mutants): they change different answer cells and must fail
+different test cells, none of which can run another member's answer. A member that stops being
+caught, or that breaks a test it should not, still shows up as a wrong score for that submission."""
 import importlib
 
 import pytest
@@ -26,13 +31,19 @@ def test_autograde_solutions_blank_and_mutants(lab, tmp_path):
     submissions = {"solutions": solved, "blank": harness.release_nb(lab)}
     for m in mutants:
         assert set(m["fails"]) <= set(points), f"{m['name']}: unknown test cells {m['fails']}"
-        submissions[f"mutant-{m['name']}"] = harness.with_answer(solved, m["cell"], m["source"])
+    packs = harness.pack_mutants(lab, mutants)
+    for i, pack in enumerate(packs):
+        nb = solved
+        for m in pack:
+            nb = harness.with_answer(nb, m["cell"], m["source"])
+        submissions[f"mutants-{i}"] = nb
 
     scores, results = harness.autograde(tmp_path, lab, submissions)
     assert all(r.ok for r in results), [(r.student, r.message) for r in results if not r.ok]
 
     assert scores["solutions"] == points, "reference solutions must get full marks"
     assert scores["blank"] == {g: 0 for g in points}, "the untouched release must get 0"
-    for m in mutants:
-        expected = {g: (0 if g in m["fails"] else p) for g, p in points.items()}
-        assert scores[f"mutant-{m['name']}"] == expected, f"mutant {m['name']}"
+    for i, pack in enumerate(packs):
+        fails = {g for m in pack for g in m["fails"]}
+        expected = {g: (0 if g in fails else p) for g, p in points.items()}
+        assert scores[f"mutants-{i}"] == expected, f"mutants {[m['name'] for m in pack]}"

@@ -5,6 +5,7 @@
 - :mod:`seqlab.plots`  – training curves and comparisons.
 - :func:`record`       – metrics for ``make bench``.
 - :func:`seed_everything` – one call seeds Python, NumPy and Keras.
+- :func:`free_memory`  – hand memory back between trainings.
 
 Importing seqlab quietens TensorFlow's C++ start-up log lines (unless the user
 set ``TF_CPP_MIN_LOG_LEVEL`` themselves), so import it before TensorFlow.
@@ -19,8 +20,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import data, plots, scale  # noqa: E402
+from .memory import free_memory  # noqa: E402
 from .metrics import record  # noqa: E402
 from .seed import seed_everything  # noqa: E402
 
-__all__ = ["data", "plots", "scale", "record", "seed_everything"]
+__all__ = ["data", "plots", "scale", "free_memory", "record", "seed_everything"]
 __version__ = "0.1.0"

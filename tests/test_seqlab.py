@@ -72,6 +72,20 @@ def test_seed_everything_makes_keras_and_numpy_repeatable():
     assert np.array_equal(a1, a2) and np.array_equal(k1, k2)
 
 
+def test_free_memory_keeps_the_models_a_notebook_still_holds():
+    import keras
+
+    seqlab.seed_everything(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0)
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    before = model.predict(x, verbose=0)
+    seqlab.free_memory()
+    assert np.array_equal(model.predict(x, verbose=0), before)  # weights and predictions survive
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0)  # and it can still train
+
+
 # --- data ----------------------------------------------------------------------------------
 
 def test_missing_dataset_offline_fails_fast_with_a_fix(tmp_path, monkeypatch):

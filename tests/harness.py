@@ -142,8 +142,9 @@ def answer_dependencies(lab: str) -> dict[str, set[str]]:
     cells before it}: a name a cell reads comes from the last cell before it that defines it."""
     cells = [c for c in source_nb(lab).cells if c.cell_type == "code"]
     names = [_names(c.source) for c in cells]
-    grade_id = [c.metadata.get("nbgrader", {}).get("grade_id") for c in cells]
-    answers = {g for c, g in zip(cells, grade_id) if c.metadata.get("nbgrader", {}).get("solution")}
+    meta = [c.metadata.get("nbgrader", {}) for c in cells]
+    grade_id = [m.get("grade_id") for m in meta]
+    answers = {m["grade_id"] for m in meta if m.get("solution")}
     deps: list[set[str]] = []
     for i, (_, free) in enumerate(names):
         found: set[str] = set()
@@ -152,7 +153,7 @@ def answer_dependencies(lab: str) -> dict[str, set[str]]:
             if j is not None:
                 found |= deps[j] | ({grade_id[j]} & answers)
         deps.append(found)
-    return {g: d for c, g, d in zip(cells, grade_id, deps) if c.metadata.get("nbgrader", {}).get("grade")}
+    return {m["grade_id"]: d for m, d in zip(meta, deps) if m.get("grade")}
 
 
 def pack_mutants(lab: str, mutants: list[dict]) -> list[list[dict]]:

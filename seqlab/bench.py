@@ -54,6 +54,7 @@ def run_one(notebook: Path, executed: Path, timeout: int) -> dict:
     # The kernel is our child; once it has been waited for, RUSAGE_CHILDREN's ru_maxrss is the
     # peak resident set of the largest child (KiB on Linux).
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # "peak_rss_mb" holds MiB (2**20 bytes; 2 GB = 1,907 MiB): the key predates the label's fix.
     return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak_kib / 1024, 1),
             "error": error, "metrics": metrics}
 
@@ -72,7 +73,7 @@ def machine() -> str:
 
 def markdown(results: dict) -> str:
     lines = ["# Benchmarks (`make bench`)", "",
-             "| lab | scale | wall (s) | peak RSS (MB) | status | when | machine |",
+             "| lab | scale | wall (s) | peak RSS (MiB) | status | when | machine |",
              "|---|---|---:|---:|---|---|---|"]
     for lab, r in sorted(results.items()):
         lines.append(f"| {lab} | {r['scale']} | {r['wall_s']} | {r['peak_rss_mb']} | "
@@ -133,7 +134,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         r.update(scale=args.scale, when=time.strftime("%Y-%m-%d %H:%M"), machine=machine())
         results[lab] = r
         failed += bool(r["error"])
-        print(f"[bench] {lab}: {r['wall_s']} s, peak RSS {r['peak_rss_mb']} MB"
+        print(f"[bench] {lab}: {r['wall_s']} s, peak RSS {r['peak_rss_mb']} MiB"
               f"{', ERROR ' + r['error'] if r['error'] else ''}")
         for k, v in sorted(r["metrics"].items()):
             print(f"    {k}: {v}")

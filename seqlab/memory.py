@@ -23,7 +23,9 @@ def free_memory() -> None:
 
     Call it after a model's training, once you no longer need the objects it made (a compiled
     training graph, an optimizer). Models you still hold keep working: their weights are not
-    touched. Without the last step the process keeps freed memory for itself, so every training
+    touched. Only what nothing refers to can go: the ``History`` that ``fit`` returns refers to the
+    model it trained, so keep ``history.history`` (the curves) rather than the ``History``.
+    Without the final ``malloc_trim`` the process keeps freed memory for itself, so every training
     adds to the resident size.
     """
     import keras

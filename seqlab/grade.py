@@ -157,7 +157,10 @@ KILLED = ("This cell stopped the grading kernel (os._exit, a crash or running ou
 
 
 def grade_one(root: Path, api, student: str, lab: str, release) -> Result:
-    """Pre-flight, autograde and, if the kernel died, skip the cell that killed it and re-grade."""
+    """Pre-flight, autograde and, if the kernel died, skip the cell that killed it and re-grade.
+
+    A death that no cell reproduces (the notebook runs to its end, cell by cell) is not held
+    against the student: the submission is graded again, at most three attempts in all."""
     from .preflight import check, keep_originals
 
     folder = root / "submitted" / student / lab
@@ -176,9 +179,16 @@ def grade_one(root: Path, api, student: str, lab: str, release) -> Result:
             break
         path = folder / f"{lab}.ipynb"
         index = find_killer(path, timeout)
+        if index is None:
+            # Every cell ran with the kernel alive: the death was not the submission's doing (a
+            # kernel that failed to start, e.g. two kernels given the same port, or a passing
+            # memory shortage on the machine). Grade again rather than fail the student.
+            message = "the kernel died, and not when re-run cell by cell"
+            notes.append("retried: the grading kernel died once, not in any cell of the submission")
+            continue
         nb = nbformat.read(path, as_version=4)
-        if index is None or nb.cells[index].metadata.get("nbgrader", {}).get("locked"):
-            message = "the kernel died" + ("" if index is None else f" in locked cell {index + 1}")
+        if nb.cells[index].metadata.get("nbgrader", {}).get("locked"):
+            message = f"the kernel died in locked cell {index + 1}"
             break
         keep_originals(folder)
         nb.cells[index].source = f"raise RuntimeError({KILLED!r})"

@@ -6,8 +6,12 @@ pad_or_truncate (1, 2).
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import json
+import os
+import tempfile
+import uuid
 
 import nbformat
 
@@ -159,6 +163,15 @@ def build():
 
     kill = ALTERNATIVE["encode"] + "\n\nimport os\nos._exit(0)\n"
     cases["os-exit"] = (answer(solved(), "encode", kill), losing(*ENCODE), ["repaired", "stopped the kernel"])
+
+    # A kernel that dies once for a reason outside the submission (in CI: two kernels were given
+    # the same port). Simulated by a cell that exits only the first time it runs: the re-run cell
+    # by cell finds no killer, so the submission is graded again, not failed.
+    marker = os.path.join(tempfile.gettempdir(), f"seqlab-dies-once-{uuid.uuid4().hex}")
+    atexit.register(lambda: os.path.exists(marker) and os.remove(marker))
+    once = ALTERNATIVE["encode"] + (f"\n\nimport os\nif not os.path.exists({marker!r}):\n"
+                                    f"    open({marker!r}, 'w').close()\n    os._exit(0)\n")
+    cases["kernel-dies-once"] = (answer(solved(), "encode", once), full, ["graded", "retried"])
 
     bomb = ALTERNATIVE["pad_or_truncate"].replace(
         "    rows = []\n", "    hog = []\n    while True:\n        hog.append(bytearray(2**28))\n    rows = []\n")

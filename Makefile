@@ -37,10 +37,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=release
 
 grade: $(STAMP)
-	$(BIN)/python -m seqlab.grade $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT))
+	$(BIN)/python -m seqlab.grading $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
+		$(if $(SUBMISSION_TIMEOUT),--submission-timeout $(SUBMISSION_TIMEOUT)) $(if $(UNCONFINED),--unconfined)
 
 release: $(STAMP)
-	$(BIN)/python -m seqlab.grade --release-only
+	$(BIN)/python -m seqlab.grading --release-only
 
 test: $(STAMP)
 	SEQLAB_SCALE=smoke $(BIN)/python -m pytest

@@ -35,13 +35,13 @@ c.IgnorePattern.pattern = (
 # A student who deleted a test cell gets it back (and is graded on it) instead of failing.
 c.OverwriteCells.add_missing_cells = True
 
-# nbgrader's pipeline with seqlab's hardening (see seqlab/sandbox.py): the kernel runs with a
+# nbgrader's pipeline with seqlab's hardening (see seqlab/grading/kernel.py): the kernel runs with a
 # memory limit in a scratch directory, monkeypatched test machinery is restored before each test
 # cell, and a test cell's last value is never read as a (possibly larger-than-max) score.
 c.Autograde.autograde_preprocessors = [
-    "seqlab.sandbox.SandboxedExecute",
+    "seqlab.grading.kernel.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
-    "seqlab.sandbox.DropTestCellResults",
+    "seqlab.grading.kernel.DropTestCellResults",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
@@ -52,7 +52,7 @@ c.Autograde.autograde_preprocessors = [
 # Feedback must never show hidden tests: not in cell sources, and not quoted in tracebacks.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "seqlab.sandbox.ClearHiddenTracebacks",
+    "seqlab.grading.kernel.ClearHiddenTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .grade import labs_in
+from .grading.course import labs_in
 
 
 def run_one(notebook: Path, executed: Path, timeout: int) -> dict:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import nbformat
 
-from seqlab import grade
+from seqlab.grading import autograde as grading, course as course_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def labs() -> list[str]:
-    return grade.labs_in(ROOT)
+    return course_dir.labs_in(ROOT)
 
 
 def read(path: Path):
@@ -30,7 +30,7 @@ def release_nb(lab: str):
 
 def solved(lab: str):
     """The committed release notebook with the reference solutions typed in, as a student would."""
-    return grade.solved_notebook(source_nb(lab), release_nb(lab))
+    return course_dir.solved_notebook(source_nb(lab), release_nb(lab))
 
 
 def with_answer(nb, grade_id: str, new_source: str):
@@ -64,16 +64,16 @@ def autograde(tmp: Path, lab: str, submissions: dict, overrides: dict | None = N
     """Release ``lab`` in a temporary course, autograde ``{student: notebook}``.
 
     Returns ``(scores, results)``: ``scores[student][grade_id]`` for every test cell, and the
-    per-student :class:`seqlab.grade.Result` list.
+    per-student :class:`seqlab.grading.autograde.Result` list.
     """
     course = make_course(tmp, [lab])
-    api = grade.api_for(course, overrides)
-    grade.generate_release(course, [lab], api)
+    api = course_dir.api_for(course, overrides)
+    course_dir.generate_release(course, [lab], api)
     for student, nb in submissions.items():
         folder = course / "submitted" / student / lab
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{lab}.ipynb")
-    results = grade.autograde(course, [lab], sorted(submissions), api)
+    results = grading.autograde(course, [lab], sorted(submissions), api)
     return scores(course, lab, list(submissions)), results
 
 
@@ -82,7 +82,7 @@ def scores(course: Path, lab: str, students: list[str]) -> dict[str, dict[str, f
     from nbgrader.api import Gradebook, MissingEntry
 
     out = {}
-    with Gradebook(grade.api_for(course).coursedir.db_url) as gb:
+    with Gradebook(course_dir.api_for(course).coursedir.db_url) as gb:
         for student in students:
             try:
                 sub = gb.find_submission(lab, student)

@@ -4,7 +4,7 @@ import re
 import pytest
 
 import harness
-from seqlab import grade
+from seqlab.grading import course as course_dir
 
 LABS = harness.labs()
 ROOT = harness.ROOT
@@ -25,7 +25,7 @@ def test_every_lab_is_released():
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
     course = harness.make_course(tmp_path_factory.mktemp("release"), LABS)
-    grade.generate_release(course, LABS)
+    course_dir.generate_release(course, LABS)
     return course
 
 

@@ -4,7 +4,7 @@ import json
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from seqlab import preflight, sandbox
+from seqlab.grading import kernel as sandbox, preflight
 
 
 def release_nb():

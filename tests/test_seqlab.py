@@ -12,7 +12,8 @@ import pytest
 matplotlib.use("Agg")
 
 import seqlab  # noqa: E402
-from seqlab import bench, data, grade, plots, scale  # noqa: E402
+from seqlab import bench, data, plots, scale  # noqa: E402
+from seqlab.grading import course as course_dir, results  # noqa: E402
 
 
 # --- scale ---------------------------------------------------------------------------------
@@ -146,15 +147,15 @@ def test_compare_plots_each_run_that_has_the_metric():
 
 def test_strip_solution_markers():
     src = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
-    assert grade.strip_solution_markers(src) == "def f():\n    return 1"
+    assert course_dir.strip_solution_markers(src) == "def f():\n    return 1"
 
 
 def test_format_table_and_csv(tmp_path):
     rows = [{"student": "s", "lab": "01", "score": 1.0, "max_score": 2.0, "auto_score": 1.0,
              "auto_max": 2.0, "needs_manual": 0, "status": "graded"}]
-    table = grade.format_table(rows)
+    table = results.format_table(rows)
     assert table.splitlines()[0].split() == ["student", "lab", "score", "max_score", "needs_manual", "status"]
-    grade.write_csv(tmp_path / "g.csv", rows)
+    results.write_csv(tmp_path / "g.csv", rows)
     assert (tmp_path / "g.csv").read_text().splitlines()[1] == "s,01,1.0,2.0,1.0,2.0,0,graded"
 
 

@@ -6,12 +6,8 @@ pad_or_truncate (1, 2).
 """
 from __future__ import annotations
 
-import atexit
 import copy
 import json
-import os
-import tempfile
-import uuid
 
 import nbformat
 
@@ -68,8 +64,7 @@ READS_DISK = '''def encode(text, vocab):
     import glob, os
     from pathlib import Path
     # Where a submission would look first: its working directory and what the environment says.
-    # (Searching the whole disk, or the grader's /proc entries, is out of scope: only an
-    # operating-system sandbox per student stops that; see seqlab/sandbox.py.)
+    # (Searching the whole disk and the grader's /proc entries: see test_confinement.py.)
     starts = [Path.cwd(), Path(os.environ.get("PWD", "/")), Path(os.environ.get("OLDPWD", "/")),
               Path(os.environ.get("HOME", "/")), Path(__import__("sys").path[0] or "/")]
     found = []
@@ -164,14 +159,8 @@ def build():
     kill = ALTERNATIVE["encode"] + "\n\nimport os\nos._exit(0)\n"
     cases["os-exit"] = (answer(solved(), "encode", kill), losing(*ENCODE), ["repaired", "stopped the kernel"])
 
-    # A kernel that dies once for a reason outside the submission (in CI: two kernels were given
-    # the same port). Simulated by a cell that exits only the first time it runs: the re-run cell
-    # by cell finds no killer, so the submission is graded again, not failed.
-    marker = os.path.join(tempfile.gettempdir(), f"seqlab-dies-once-{uuid.uuid4().hex}")
-    atexit.register(lambda: os.path.exists(marker) and os.remove(marker))
-    once = ALTERNATIVE["encode"] + (f"\n\nimport os\nif not os.path.exists({marker!r}):\n"
-                                    f"    open({marker!r}, 'w').close()\n    os._exit(0)\n")
-    cases["kernel-dies-once"] = (answer(solved(), "encode", once), full, ["graded", "retried"])
+    # (A kernel that dies once for a reason outside the submission is re-graded, not failed: a
+    # confined kernel cannot leave itself a marker for its next run, so test_retry.py simulates it.)
 
     bomb = ALTERNATIVE["pad_or_truncate"].replace(
         "    rows = []\n", "    hog = []\n    while True:\n        hog.append(bytearray(2**28))\n    rows = []\n")

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 import harness
-from seqlab import grade
+from seqlab.grading import cli as grade
 
 import submissions
 

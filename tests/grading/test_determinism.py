@@ -5,7 +5,7 @@ import io
 import nbformat
 
 import harness
-from seqlab import grade
+from seqlab.grading import cli as grade, course as course_dir
 
 import submissions
 
@@ -32,7 +32,7 @@ def test_regrading_is_identical_and_keeps_manual_grades(tmp_path):
     assert grade.main(["--root", str(course)]) == 0
     first = (course / "grades.csv").read_text()
 
-    db = grade.api_for(course).coursedir.db_url
+    db = course_dir.api_for(course).coursedir.db_url
     with Gradebook(db) as gb:  # an instructor grades the written answer by hand
         g = gb.find_grade("discussion", LAB, LAB, "wrong-encode")
         g.manual_score = 1.5

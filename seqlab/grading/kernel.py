@@ -1,36 +1,35 @@
-"""Grading kernels that a submission cannot easily take down or fool.
+"""The grading kernel: confined by the operating system, and hard to fool from inside.
 
-nbgrader runs each submission in a Jupyter kernel. This module hardens that kernel and the
-notebook that comes back, and is wired in by ``nbgrader_config.py``:
+nbgrader runs each submission in a Jupyter kernel; ``nbgrader_config.py`` wires this module in.
 
-- :class:`SandboxedExecute` replaces nbgrader's ``Execute``: the kernel starts through
-  ``python -m seqlab.sandbox`` with a memory limit (a memory bomb raises ``MemoryError`` in its
-  cell instead of killing the machine) in an empty scratch directory (the course's gradebook and
-  source notebooks are not found by walking up from the working directory). Before the first
-  cell it snapshots NumPy, builtins and IPython's shell (and Keras' utilities once the
-  setup cell imported them); before every test
-  cell it restores them, so a solution that monkeypatches ``np.array_equal`` or IPython's
-  traceback display gains nothing; and it checks that each test cell really ran to its end.
+- :class:`SandboxedKernelManager` starts every kernel (nbgrader's runs and the cell-by-cell re-runs
+  alike) through :mod:`.confine`: namespaces, Landlock, rlimits and a supervisor that kills all of
+  it at the submission's wall-clock deadline. Its channels are Unix sockets (IPC transport) in a
+  folder of its own, and it works in a scratch copy of the submission.
+- :class:`SandboxedExecute` replaces nbgrader's ``Execute``. Before the first cell it snapshots
+  NumPy, builtins and IPython's shell (and Keras' utilities once the setup cell imported them);
+  before every test cell it restores them, so a solution that monkeypatches ``np.array_equal`` or
+  IPython's traceback display gains nothing; and it checks that each test cell really ran to its end.
 - :class:`DropTestCellResults`: a test cell's last value never counts as partial credit (nbgrader
   aborts the whole submission when such a value exceeds the cell's points).
 - :class:`ClearHiddenTracebacks`: feedback shows no hidden-test line in any output.
-
-This is defence in depth inside one process, not an operating-system sandbox: a submission that
-searches the whole file system, or rewrites the kernel's execution machinery in a targeted way,
-needs a container per student to stop it.
 """
 from __future__ import annotations
 
 import os
 import re
 import secrets
-import sys
+import shutil
 import tempfile
-from typing import Any
+import time
+from typing import Any, Optional
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.utils import run_sync
 from nbformat.notebooknode import NotebookNode
 from traitlets import Float
+
+from . import confine
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
@@ -127,16 +126,78 @@ del __seqlab_restore
 '''
 
 
+#: Wall-clock limit of one whole submission, all its kernels together, in s (``SEQLAB_GRADING_WALL_S``).
+DEFAULT_WALL_S = 900
+#: Where the grader keeps the current submission's deadline (epoch seconds) for its kernels.
+DEADLINE_ENV = "SEQLAB_GRADING_DEADLINE"
+
+
 def memory_limit_gb() -> float:
     return float(os.environ.get("SEQLAB_GRADING_MEMORY_GB", DEFAULT_MEMORY_GB))
 
 
+def wall_limit_s() -> float:
+    return float(os.environ.get("SEQLAB_GRADING_WALL_S", DEFAULT_WALL_S))
+
+
+def deadline() -> float:
+    """The current submission's deadline (set by the grader), else one full wall-clock limit from now."""
+    value = os.environ.get(DEADLINE_ENV)
+    return float(value) if value else time.time() + wall_limit_s()
+
+
+def seconds_left() -> float:
+    return deadline() - time.time()
+
+
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts the kernel through :func:`main`, which applies the limits and then execs it."""
+    """A kernel started through :mod:`.confine`, talking over Unix sockets in a folder of its own.
+
+    The folder (``/tmp/seqlab-kernel-*``, mode 0700) holds ``conn/`` (connection file and sockets,
+    the only thing shared with the grader) and ``scratch/`` (the copy of the submission the kernel
+    works in). It is removed, with any process left in the kernel's cgroup, when the kernel is gone.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._private = tempfile.mkdtemp(prefix="seqlab-kernel-")
+        os.mkdir(os.path.join(self._private, "conn"))
+        self.transport = "ipc"
+        self.ip = os.path.join(self._private, "conn", "kernel")
+        self.connection_file = os.path.join(self._private, "conn", "kernel.json")
+        self._workdir: Optional[str] = None
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        # The kernel's working directory is a scratch copy made by the confining launcher: the
+        # launcher itself starts in the private folder, never in the course.
+        self._workdir = kw.get("cwd")
+        kw["cwd"] = self._private
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        kw["cwd"] = self._private
+        # A signal would reach the launcher, not the kernel: interrupt with a message instead.
+        self.kernel_spec.interrupt_mode = "message"
+        return cmd, kw
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "seqlab.sandbox", "--memory-gb", str(memory_limit_gb()), "--", *cmd]
+        return confine.kernel_command(cmd, private=self._private, workdir=self._workdir,
+                                      deadline=deadline(), memory_gb=memory_limit_gb())
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        if not restart:
+            self._remove_private()
+
+    # jupyter_client binds the sync name to its own coroutine function: bind it to this one.
+    cleanup_resources = run_sync(_async_cleanup_resources)
+
+    def _remove_private(self) -> None:
+        confine.remove_cgroup(self._private, confine.status().pids_cgroup)
+        for _ in range(50):  # a process of the sandbox may still be on its way out
+            shutil.rmtree(self._private, ignore_errors=True)
+            if not os.path.exists(self._private):
+                return
+            time.sleep(0.1)
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -252,25 +313,3 @@ class ClearHiddenTracebacks(NbGraderPreprocessor):
                     if isinstance(value, str) and leaks(value):
                         del out.data[mime]
         return cell, resources
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m seqlab.sandbox --memory-gb N -- KERNEL CMD...``: limit, isolate, exec."""
-    import resource
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    sep = argv.index("--")
-    opts, cmd = argv[:sep], argv[sep + 1:]
-    gb = float(opts[opts.index("--memory-gb") + 1]) if "--memory-gb" in opts else memory_limit_gb()
-    limit = int(gb * 2**30)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    scratch = tempfile.mkdtemp(prefix="seqlab-kernel-")
-    os.chdir(scratch)
-    for var in ("PWD", "OLDPWD"):
-        os.environ.pop(var, None)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the snapshot imports Keras before seqlab
-    os.execv(cmd[0], cmd)
-
-
-if __name__ == "__main__":
-    main()

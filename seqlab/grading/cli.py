@@ -1,0 +1,115 @@
+"""``make grade``: release every lab from ``source/`` and autograde ``submitted/``, offline.
+
+    python -m seqlab.grading [--root DIR] [--lab LAB ...] [--release-only] [--cell-timeout S]
+                             [--submission-timeout S] [--unconfined]
+
+1. The machine's confinement is checked (:mod:`.confine`): without namespaces or Landlock the
+   grader says so and refuses to grade, unless ``--unconfined`` is passed.
+2. ``release/<lab>/`` is regenerated from ``source/<lab>/`` (``nbgrader generate_assignment``).
+3. Every ``submitted/<student>/<lab>/`` is checked and, where safe, repaired first
+   (:mod:`.preflight`), then autograded on its own in a confined kernel (:mod:`.autograde`), so one
+   broken or hostile submission never stops the batch nor touches another.
+4. When ``submitted/`` holds no real student, a built-in demo class is graded instead:
+   ``demo-solutions`` (the reference solutions, written into the release notebook as a student
+   would) and ``demo-blank`` (the untouched release).
+5. ``grades.csv`` is written at the course root, feedback HTML (without hidden tests) under
+   ``feedback/``, and a table and a summary (graded, repaired, failed with reasons) are printed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Optional
+
+from . import confine
+from .autograde import autograde, award_reference_answers, feedback
+from .course import DEMO_BLANK, DEMO_SOLUTIONS, DEMO_STUDENTS, api_for, generate_release, labs_in, students_in, write_demo_class
+from .results import collect, format_table, summary, write_csv
+
+BANNER = "!" * 78
+
+
+def check_confinement(allow_unconfined: bool) -> bool:
+    """Print what confines the kernels; False when grading must not go on."""
+    state = confine.status()
+    if allow_unconfined:
+        os.environ[confine.UNCONFINED_ENV] = "1"
+        print("\n".join([
+            BANNER,
+            "GRADING UNCONFINED (--unconfined): every submission runs with the grader's rights. It can",
+            "read every answer and the gradebook, change other students' grades and reach the network.",
+            "Only for submissions you trust. This machine offers:", state.describe(), BANNER]), flush=True)
+        return True
+    os.environ.pop(confine.UNCONFINED_ENV, None)
+    if not state.confined:
+        print("\n".join([
+            BANNER, "REFUSING TO GRADE: this machine cannot confine a grading kernel.", state.describe(),
+            f"Confinement needs unprivileged user namespaces with bubblewrap, or Landlock ABI >= {confine.MIN_ABI_ALONE}",
+            "(Linux 6.12 or later). See the README, section 'Confinement'. To grade anyway, trusted",
+            "submissions only: make grade UNCONFINED=1 (python -m seqlab.grading --unconfined)", BANNER]),
+            file=sys.stderr)
+        return False
+    print(f"kernels confined ({state.mode}):\n{state.describe()}", flush=True)
+    return True
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
+    parser.add_argument("--lab", action="append", help="grade only this lab (repeatable)")
+    parser.add_argument("--release-only", action="store_true", help="only regenerate release/")
+    parser.add_argument("--cell-timeout", type=int, help="per-cell limit in seconds (default: nbgrader_config.py)")
+    parser.add_argument("--submission-timeout", type=float,
+                        help="wall-clock limit of a whole submission, all its kernels together (default 900 s)")
+    parser.add_argument("--unconfined", action="store_true",
+                        help="grade without operating-system confinement (trusted submissions only)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    labs = args.lab or labs_in(root)
+    # nbgrader's own SQLAlchemy usage warns on every autograde; it is not the instructor's problem.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+
+    if args.submission_timeout:
+        os.environ["SEQLAB_GRADING_WALL_S"] = str(args.submission_timeout)
+    if not args.release_only and not check_confinement(args.unconfined):
+        return 2
+    api = api_for(root, {"Execute": {"timeout": args.cell_timeout}} if args.cell_timeout else None)
+    # Grade from outside the course: a kernel that looks at its parent's working directory
+    # (/proc/<ppid>/cwd) must not land in the folder holding source/ and the gradebook.
+    os.chdir(tempfile.mkdtemp(prefix="seqlab-grade-"))
+    print(f"releasing {len(labs)} lab(s): {', '.join(labs)}")
+    generate_release(root, labs, api)
+    if args.release_only:
+        return 0
+
+    students = [s for s in students_in(root) if s not in DEMO_STUDENTS]
+    demo = not students
+    if demo:
+        print("submitted/ holds no student: grading the demo class "
+              f"({DEMO_SOLUTIONS}, {DEMO_BLANK})")
+        write_demo_class(root, labs)
+        students = list(DEMO_STUDENTS)
+    print(f"autograding {len(students)} student(s) x {len(labs)} lab(s) ...", flush=True)
+    results = autograde(root, labs, students, api)
+    if demo:
+        award_reference_answers(root, labs)
+
+    rows = collect(root, results)
+    write_csv(root / "grades.csv", rows)
+    feedback_failures = feedback(root, results, api)
+    print()
+    print(format_table(rows))
+    print()
+    print(summary(results, feedback_failures))
+    return 1 if demo and any(not r.ok for r in results) else 0
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

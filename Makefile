@@ -15,7 +15,7 @@ export TFDS_DATA_DIR := $(SHARED_TFDS)
 endif
 endif
 
-.PHONY: help venv lab grade release test bench clean-grades
+.PHONY: help venv lab grade release test bench bench-confinement clean-grades
 
 help:
 	@echo "make lab      JupyterLab on release/ (students)"
@@ -23,6 +23,7 @@ help:
 	@echo "make test     the test suite (what CI runs)"
 	@echo "make bench    run every source notebook (or LAB=NN-name) at lesson scale; write bench/results.{json,md}"
 	@echo "make release  regenerate release/ from source/ only"
+	@echo "make bench-confinement  grade the demo class confined and unconfined; write bench/confinement.json"
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -48,6 +49,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m seqlab.bench $(if $(LAB),--lab $(LAB))
+
+bench-confinement: $(STAMP)
+	SEQLAB_SCALE=smoke $(BIN)/python bench/confinement.py $(if $(LAB),--lab $(LAB))
 
 clean-grades:
 	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ feedback gradebook.db grades.csv

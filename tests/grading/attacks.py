@@ -135,7 +135,7 @@ try:
     done.append("rename source")
 except Exception:
     pass
-print("wrote", len(done), "of", len(targets) + 1)
+print("wrote", done or "nothing", "of", len(targets) + 1, "targets")
 ''' + RETURN,
     # The gradebook: every test cell made to fail, every score raised, the answer read.
     "rewrites-the-gradebook": FIND + r'''

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -79,12 +80,20 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args.release_only and not check_confinement(args.unconfined):
         return 2
     api = api_for(root, {"Execute": {"timeout": args.cell_timeout}} if args.cell_timeout else None)
-    # Grade from outside the course: a kernel that looks at its parent's working directory
-    # (/proc/<ppid>/cwd) must not land in the folder holding source/ and the gradebook.
-    os.chdir(tempfile.mkdtemp(prefix="seqlab-grade-"))
+    # Grade from outside the course: the grader's working directory is an empty folder of its own.
+    cwd, away = os.getcwd(), tempfile.mkdtemp(prefix="seqlab-grade-")
+    os.chdir(away)
+    try:
+        return _release_and_grade(root, labs, api, args.release_only)
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(away, ignore_errors=True)
+
+
+def _release_and_grade(root: Path, labs: list[str], api, release_only: bool) -> int:
     print(f"releasing {len(labs)} lab(s): {', '.join(labs)}")
     generate_release(root, labs, api)
-    if args.release_only:
+    if release_only:
         return 0
 
     students = [s for s in students_in(root) if s not in DEMO_STUDENTS]
@@ -107,8 +116,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     print()
     print(summary(results, feedback_failures))
     return 1 if demo and any(not r.ok for r in results) else 0
-
-
 
 
 if __name__ == "__main__":

@@ -161,10 +161,14 @@ def readable_paths() -> list[str]:
 
     paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys", "/proc",
              *(f"/etc/{name}" for name in ETC)}
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)}
-    paths |= prefixes
-    paths |= {os.path.realpath(p) for p in sys.path
-              if p and os.path.isdir(p) and any(os.path.realpath(p).startswith(x + os.sep) for x in prefixes)}
+    # Both the path as Python names it and where it really lies: bwrap binds a path as named (a
+    # venv behind a symlink must appear where the kernel command names it), Landlock the real one.
+    named = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, os.path.dirname(sys.executable)]
+    prefixes = {os.path.realpath(p) for p in named}
+    paths |= prefixes | {os.path.abspath(p) for p in named}
+    for p in sys.path:
+        if p and os.path.isdir(p) and any(os.path.realpath(p).startswith(x + os.sep) for x in prefixes):
+            paths |= {os.path.realpath(p), os.path.abspath(p)}
     paths.add(str(Path(seqlab.__file__).resolve().parent))
     if os.environ.get("TFDS_DATA_DIR"):
         paths.add(os.path.realpath(os.environ["TFDS_DATA_DIR"]))

@@ -112,8 +112,9 @@ for root in roots:
     "copies-a-classmate": FIND + r'''
 import glob
 for pattern in (f"{COURSE}/submitted/*/{LAB}/*.ipynb", f"{COURSE}/autograded/*/{LAB}/*.ipynb",
-                f"{COURSE}/feedback/*/{LAB}/*.html", "/tmp/seqlab-kernel-*/scratch/*.ipynb",
-                "/tmp/seqlab-kernel-*/staging/*.ipynb", "/proc/*/cwd/*.ipynb", "../*/*.ipynb", "../../*/*/*.ipynb"):
+                f"{COURSE}/feedback/*/{LAB}/*.html", f"{KERNELS}/seqlab-kernel-*/scratch/*.ipynb",
+                f"{KERNELS}/seqlab-kernel-*/staging/*.ipynb", "/tmp/seqlab-kernel-*/scratch/*.ipynb",
+                "/proc/*/cwd/*.ipynb", "../*/*.ipynb", "../../*/*/*.ipynb"):
     for path in glob.glob(pattern):
         look(path)
 ''' + RETURN,
@@ -183,7 +184,7 @@ for family, kind, address in ((socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1",
         print("sent to" if kind == socket.SOCK_DGRAM else "reached", address)  # the listener tells
     except Exception as exc:
         print("refused", address, type(exc).__name__)
-for path in __import__("glob").glob("/tmp/seqlab-kernel-*/conn/kernel-*"):  # other kernels' channels
+for path in __import__("glob").glob(f"{KERNELS}/seqlab-kernel-*/conn/kernel-*"):  # other kernels' channels
     try:
         s = socket.socket(socket.AF_UNIX)
         s.connect(path)
@@ -257,11 +258,11 @@ for pid in targets:
 NAMES = sorted(ATTACKS)
 
 
-def build(release_nb, *, course: str, root: str, port: int, udp_port: int) -> dict:
+def build(release_nb, *, course: str, root: str, kernels: str, port: int, udp_port: int) -> dict:
     """{student: notebook}: every attack, and the classmate who has the right answer."""
     subs = {}
     for name, code in ATTACKS.items():
-        filled = (code.replace("COURSE", repr(course)).replace("ROOT", repr(root))
+        filled = (code.replace("COURSE", repr(course)).replace("KERNELS", repr(kernels)).replace("ROOT", repr(root))
                   .replace("UDP_PORT", str(udp_port)).replace("PORT", str(port))
                   .replace("MARK", repr(MARK)).replace("CLASSMATE", repr(CLASSMATE)).replace("LAB", repr(LAB)))
         subs[name] = submission(release_nb, filled)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import glob
 import hashlib
 import os
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -132,6 +132,11 @@ def grade_attacks(tmp: Path, mode: str, monkeypatch) -> Batch:
     """Grade every attack and the classmate in one batch, as `make grade` does, and record it all."""
     if mode == "landlock-only":
         monkeypatch.setenv(confine.NO_NAMESPACES_ENV, "1")
+    # This batch's kernel folders in a place of their own (tests on the other pytest worker grade
+    # at the same time): the attackers are told where, and it must be empty afterwards.
+    kernels = tmp / "kernels"
+    kernels.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(kernels))
     course = tmp / "course"
     (course / "source" / LAB).mkdir(parents=True)
     (course / "nbgrader_config.py").write_text((harness.ROOT / "nbgrader_config.py").read_text())
@@ -140,13 +145,12 @@ def grade_attacks(tmp: Path, mode: str, monkeypatch) -> Batch:
     release = nbformat.read(course / "release" / LAB / f"{LAB}.ipynb", as_version=4)
 
     listener = Listener()
-    subs = attacks.build(release, course=str(course), root=str(harness.ROOT),
+    subs = attacks.build(release, course=str(course), root=str(harness.ROOT), kernels=str(kernels),
                          port=listener.tcp_port, udp_port=listener.udp_port)
     for student, nb in subs.items():
         (course / "submitted" / student / LAB).mkdir(parents=True)
         nbformat.write(nb, course / "submitted" / student / LAB / f"{LAB}.ipynb")
     before, cells_before = tree(course), gradebook_cells(course)
-    kernels_before = set(glob.glob("/tmp/seqlab-kernel-*"))
     outside = [f"{harness.ROOT}/pwned-{attacks.MARK}", os.path.expanduser(f"~/pwned-{attacks.MARK}"),
                f"/tmp/pwned-{attacks.MARK}"]
 
@@ -177,5 +181,5 @@ def grade_attacks(tmp: Path, mode: str, monkeypatch) -> Batch:
         changed=changed, gradebook_cells_changed=gradebook_cells(course) != cells_before,
         outside=[p for p in outside if os.path.exists(p)],
         alive=processes_with(attacks.MARK),
-        kernels_left=sorted(set(glob.glob("/tmp/seqlab-kernel-*")) - kernels_before),
+        kernels_left=sorted(map(str, kernels.glob("seqlab-kernel-*"))),
         tcp=listener.tcp, udp=listener.udp, seconds=seconds)

@@ -7,10 +7,11 @@
 (``make release-exchange``, ``make collect``, ``make return-feedback``; grading in between is
 ``make grade LAB=...``.) Every step is nbgrader's own (``release_assignment``, ``collect --update``,
 ``release_feedback``) run with the course's ``nbgrader_config.py`` and ``Exchange.root`` set to
-``--exchange`` (default ``/srv/nbgrader/exchange``, nbgrader's). The exchange directory must be
-shared by every user of the hub: ``release`` creates it world-writable (``0o777``, as nbgrader's
-documentation asks) when it is missing. Students need only ``Exchange.root`` and the course id
-(``seqlab``) in their own nbgrader configuration; :func:`student_config` writes that file.
+``--exchange`` (default ``/usr/local/share/nbgrader/exchange``, nbgrader's own default). The
+exchange directory is shared by every user of the hub: ``release`` creates it world-writable
+(``0o777``, as nbgrader's demo set-up does) when it is missing; nbgrader sets the permissions of
+the course folders inside it. Students need only ``Exchange.root`` and the course id (``seqlab``)
+in their own nbgrader configuration; :func:`student_config` writes that file.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Optional
 
 from .course import api_for, generate_release
 
-DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")
+DEFAULT_EXCHANGE = Path("/usr/local/share/nbgrader/exchange")
 
 
 class ExchangeError(RuntimeError):

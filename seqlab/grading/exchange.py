@@ -68,9 +68,40 @@ def release(root: Path, lab: str, exchange: Path, due: Optional[datetime.datetim
     return _checked("release_assignment", api.release_assignment(lab))
 
 
+def set_aside_forged(root: Path, lab: str, exchange: Path, course_id: str = "seqlab") -> list[str]:
+    """Move every submission of ``lab`` whose owner is not the student its name claims out of the
+    exchange, to ``unplaced/exchange/``; one line per submission moved.
+
+    A student can write any name into the exchange's inbound folder, and nbgrader's ``collect`` only
+    logs a warning for ``<classmate>+<lab>+<later time>+...`` and collects it as the classmate's
+    latest submission. The owner of the folder is the Unix user who submitted it."""
+    import pwd
+    import shutil
+
+    inbound = exchange / course_id / "inbound"
+    moved = []
+    for entry in sorted(inbound.glob(f"*+{lab}+*")) if inbound.is_dir() else []:
+        claimed = entry.name.split("+", 1)[0]
+        try:
+            owner = pwd.getpwuid(entry.stat().st_uid).pw_name
+        except KeyError:
+            owner = f"uid {entry.stat().st_uid}"
+        if owner != claimed:
+            target = root / "unplaced" / "exchange" / entry.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(entry), target)
+            moved.append(f"NOT COLLECTED {entry.name}: submitted by {owner}, not by {claimed}; "
+                         f"moved to {target.relative_to(root)}")
+    return moved
+
+
 def collect(root: Path, lab: str, exchange: Path) -> str:
-    """``collect --update``: each student's latest submission into ``submitted/<student>/<lab>/``."""
-    return _checked("collect", exchange_api(root, exchange).collect(lab, update=True))
+    """``collect --update``: each student's latest submission into ``submitted/<student>/<lab>/``,
+    after setting aside submissions made in another student's name (:func:`set_aside_forged`)."""
+    api = exchange_api(root, exchange)
+    forged = set_aside_forged(root, lab, exchange, api.coursedir.course_id)
+    log = _checked("collect", api.collect(lab, update=True))
+    return "\n".join([*forged, log])
 
 
 def return_feedback(root: Path, lab: str, exchange: Path) -> str:

@@ -172,8 +172,14 @@ def test_exchange_round_trip(students, exchange_root, tmp_path, capsys, monkeypa
             assert out.returncode == 0, f"{name}: {' '.join(argv)}\n{out.stdout}\n{out.stderr}"
         return out
 
+    def instructor(*argv: str) -> str:
+        """``python -m seqlab.grading.exchange <step>`` (make release-exchange / collect / return-feedback)."""
+        capsys.readouterr()
+        assert hub.main([*argv, "--lab", LAB, "--root", str(course), "--exchange", str(exchange_root)]) == 0
+        return capsys.readouterr().out
+
     # --- instructor: release ------------------------------------------------------------------
-    hub.release(course, LAB, exchange_root)
+    instructor("release")
     assert exchange_root.stat().st_mode & 0o777 == 0o777
     outbound = exchange_root / COURSE_ID / "outbound" / LAB
     inbound = exchange_root / COURSE_ID / "inbound"
@@ -227,9 +233,23 @@ def test_exchange_round_trip(students, exchange_root, tmp_path, capsys, monkeypa
     assert peek.returncode != 0 and "Permission denied" in peek.stderr
     say(s2, f"cat {s1}'s notebook in their home -> Permission denied")
 
+    # Student 2 writes a later "submission" in student 1's name into the inbound folder (it is
+    # writable by all); nbgrader alone would collect it as student 1's latest.
+    from nbgrader.utils import parse_utc
+
+    forged_stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    assert parse_utc(forged_stamp) > parse_utc(s1_last)  # nbgrader would take it as s1's latest
+    forged = f"{s1}+{LAB}+{forged_stamp}+forged"
+    student(s2, "sh", "-c", f'd="{inbound}/{forged}" && mkdir "$d" && cp {LAB}/{LAB}.ipynb "$d/" '
+                            f'&& printf "%s" "{forged.split("+")[2]}" > "$d/timestamp.txt"')
+    say(s2, f"writes a later submission named as {s1}'s into the inbound folder")
+
     # --- instructor: collect, grade, return feedback ------------------------------------------
-    log = hub.collect(course, LAB, exchange_root)
+    log = instructor("collect")
+    assert f"NOT COLLECTED {forged}: submitted by {s2}, not by {s1}" in log, log
+    assert (course / "unplaced" / "exchange" / forged / f"{LAB}.ipynb").is_file()
     assert "cheating attempt" not in log, log
+    say("instructor", f"collect sets aside {s2}'s submission in {s1}'s name -> unplaced/exchange/")
     submitted = course / "submitted"
     assert sorted(p.name for p in submitted.iterdir()) == sorted([s1, s2])
     assert (submitted / s1 / LAB / "timestamp.txt").read_text().strip() == s1_last
@@ -247,7 +267,7 @@ def test_exchange_round_trip(students, exchange_root, tmp_path, capsys, monkeypa
     say("instructor", f"make grade -> {s1} {rows[s1]['auto_score']}/8 on time, "
                       f"{s2} {rows[s2]['auto_score']}/8 late by {late[s2]:.1f} s")
 
-    hub.return_feedback(course, LAB, exchange_root)
+    instructor("feedback")
     released = list((exchange_root / COURSE_ID / "feedback").glob("*.html"))
     assert len(released) == 2
     say("instructor", f"release_feedback -> {len(released)} feedback file(s) in the exchange")
@@ -275,7 +295,7 @@ def test_exchange_round_trip(students, exchange_root, tmp_path, capsys, monkeypa
 
     with capsys.disabled():
         print("\nexchange transcript:\n" + "\n".join(transcript))
-    assert len(transcript) == 20
+    assert len(transcript) == 22
 
 
 def _seconds_late(course: Path) -> dict[str, float]:

@@ -139,7 +139,9 @@ def import_zip(root: Path, zip_path: Path, lms: str, lab: Optional[str] = None,
                 chosen[key] = where
         for placed in sorted(chosen.values(), key=lambda p: (p.student, p.lab)):
             folder = root / "submitted" / placed.student / placed.lab
-            folder.mkdir(parents=True, exist_ok=True)
+            if folder.exists():  # an earlier hand-in (and its pre-flight copies) is replaced whole
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
             (folder / f"{placed.lab}.ipynb").write_bytes(zf.read(placed.member))
             (folder / "lms.json").write_text(json.dumps(
                 {"lms": lms, "lms_id": placed.lms_id, "prefix": placed.prefix, "file": placed.member,

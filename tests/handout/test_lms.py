@@ -79,7 +79,11 @@ def test_canvas_zip_with_roster(tmp_path, notebooks, capsys):
     course = _course(tmp_path)
     zip_path = _canvas_zip(tmp_path, notebooks)
     roster = lms.read_roster(_roster(tmp_path / "roster.csv", [("jdoe", "101"), ("rroe", "102")]))
+    earlier = course / "submitted" / "jdoe" / LAB / ".preflight"  # left by grading an earlier hand-in
+    earlier.mkdir(parents=True)
+    (earlier / f"{LAB}.ipynb").write_text("{}")
     report = lms.import_zip(course, zip_path, "canvas", roster=roster)
+    assert not earlier.exists()
     with capsys.disabled():
         print("\nCanvas zip, with roster:\n" + report.describe())
     assert {(p.student, p.lab, p.member, p.late) for p in report.placed} == {

@@ -15,7 +15,8 @@ export TFDS_DATA_DIR := $(SHARED_TFDS)
 endif
 endif
 
-.PHONY: help venv lab grade release test bench bench-confinement clean-grades
+.PHONY: help venv lab grade release test bench bench-confinement clean-grades \
+	release-exchange collect return-feedback collect-zip export-lms
 
 help:
 	@echo "make lab      JupyterLab on release/ (students)"
@@ -23,6 +24,11 @@ help:
 	@echo "make test     the test suite (what CI runs)"
 	@echo "make bench    run every source notebook (or LAB=NN-name) at lesson scale; write bench/results.{json,md}"
 	@echo "make release  regenerate release/ from source/ only"
+	@echo "make release-exchange LAB=NN-name [EXCHANGE=dir] [DUE='YYYY-MM-DD HH:MM']  JupyterHub: release a lab to nbgrader's exchange"
+	@echo "make collect LAB=NN-name [EXCHANGE=dir]          JupyterHub: collect the latest submissions into submitted/"
+	@echo "make return-feedback LAB=NN-name [EXCHANGE=dir]  JupyterHub: release feedback/ to the students"
+	@echo "make collect-zip ZIP=file LMS=canvas|moodle [LAB=NN-name] [ROSTER=csv]  LMS: import a submissions zip"
+	@echo "make export-lms [ROSTER=csv]  LMS: lms/grades_wide.csv and lms/feedback/ for upload"
 	@echo "make bench-confinement  grade the demo class confined and unconfined; write bench/confinement.json"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -38,7 +44,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=release
 
 grade: $(STAMP)
-	$(BIN)/python -m seqlab.grading $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
+	$(BIN)/python -m seqlab.grading $(if $(LAB),--lab $(LAB)) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
 		$(if $(SUBMISSION_TIMEOUT),--submission-timeout $(SUBMISSION_TIMEOUT)) $(if $(UNCONFINED),--unconfined)
 
 release: $(STAMP)
@@ -54,4 +60,28 @@ bench-confinement: $(STAMP)
 	SEQLAB_SCALE=smoke $(BIN)/python bench/confinement.py $(if $(LAB),--lab $(LAB))
 
 clean-grades:
-	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ feedback gradebook.db grades.csv
+	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ feedback gradebook.db grades.csv lms
+
+# --- hand-out and hand-in: nbgrader's exchange (JupyterHub) and LMS zips ----------------------
+EXCHANGE ?= /usr/local/share/nbgrader/exchange
+need-lab = $(if $(LAB),,$(error LAB=NN-name is required, e.g. LAB=01-tokenization))
+
+release-exchange: $(STAMP)
+	$(need-lab)
+	$(BIN)/python -m seqlab.grading.exchange release --lab $(LAB) --exchange $(EXCHANGE) $(if $(DUE),--due "$(DUE)")
+
+collect: $(STAMP)
+	$(need-lab)
+	$(BIN)/python -m seqlab.grading.exchange collect --lab $(LAB) --exchange $(EXCHANGE)
+
+return-feedback: $(STAMP)
+	$(need-lab)
+	$(BIN)/python -m seqlab.grading.exchange feedback --lab $(LAB) --exchange $(EXCHANGE)
+
+collect-zip: $(STAMP)
+	$(if $(ZIP),,$(error ZIP=path/to/submissions.zip is required))
+	$(if $(LMS),,$(error LMS=canvas or LMS=moodle is required))
+	$(BIN)/python -m seqlab.grading.lms import --zip "$(ZIP)" --lms $(LMS) $(if $(LAB),--lab $(LAB)) $(if $(ROSTER),--roster "$(ROSTER)")
+
+export-lms: $(STAMP)
+	$(BIN)/python -m seqlab.grading.lms export $(if $(ROSTER),--roster "$(ROSTER)")

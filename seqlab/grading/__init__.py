@@ -10,4 +10,6 @@ One entry point, ``python -m seqlab.grading`` (``make grade``), and its rooms, t
 - :mod:`.confine`   – the operating system's confinement (namespaces, Landlock, limits).
 - :mod:`.landlock`  – Landlock syscalls through ctypes.
 - :mod:`.results`   – ``grades.csv``, the table and the summary.
+- :mod:`.exchange`  – JupyterHub: release, collect and return feedback through nbgrader's exchange.
+- :mod:`.lms`       – an LMS: import its submissions zip; export wide grades and feedback for upload.
 """

@@ -15,7 +15,8 @@ A kernel is confined by up to three layers, each enough on its own for what it c
    channel directory, no TCP bind or connect (ABI 4), no signal and no abstract Unix socket out of
    its domain (ABI 6); ptrace and ``/proc/<pid>/{cwd,environ,mem}`` of processes outside it are
    refused (ABI 1).
-3. **Limits and a supervisor**: the supervisor (a child subreaper, outside Landlock's domain, so a
+3. **Limits and a supervisor**: the kernel's capability bounding set is emptied (a root grader's
+   kernel keeps no capability); the supervisor (a child subreaper, outside Landlock's domain, so a
    submission cannot signal it) starts the kernel in a process group of its own with rlimits (data
    size, file size, no core files, processes for a non-root grader), joins the run to a ``pids``
    cgroup where the grader is root (root ignores ``RLIMIT_NPROC``), counts the submission's tasks,
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import errno
 import os
 import shutil
 import signal
@@ -66,7 +68,7 @@ ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "pa
        "nsswitch.conf", "hosts", "host.conf", "gai.conf", "ssl", "ca-certificates", "alternatives",
        "mime.types", "fonts", "os-release", "debian_version", "matplotlibrc")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
-_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_CHILD_SUBREAPER = 1, 24, 36
 
 
 # --- what this machine can do ------------------------------------------------------------------
@@ -339,6 +341,11 @@ def _become_kernel(args: argparse.Namespace, cmd: list[str], libc) -> None:
         nproc = _processes_of(os.getuid()) + MAX_TASKS
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     os.chdir(scratch)
+    # A root grader's kernel would keep every capability (load a kernel module, raw sockets, ...)
+    # where no user namespace took them away: empty the bounding set, so that exec grants none.
+    for cap in range(64):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break  # past the last capability this kernel knows
     if args.landlock:
         landlock.restrict_self(read=args.read.split(os.pathsep),
                                write=[scratch, str(Path(args.private) / "conn")], devices=DEVICES)

@@ -125,3 +125,27 @@ def _cmdline(pid: str) -> bytes:
         return open(f"/proc/{pid}/cmdline", "rb").read()
     except OSError:
         return b""
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["all-layers", "landlock-only"])
+def test_a_kernel_holds_no_capability(tmp_path, monkeypatch, namespaces):
+    """Even when the grader is root: without a user namespace a root kernel would keep every
+    capability (load kernel modules, raw sockets), which Landlock does not restrict."""
+    import time
+
+    if not namespaces:
+        monkeypatch.setenv(confine.NO_NAMESPACES_ENV, "1")
+    state = confine.status()
+    if not state.confined or (namespaces and not state.namespaces):
+        pytest.skip(f"this machine cannot confine a kernel this way:\n{state.describe()}")
+    program = ("caps = dict(l.split(':') for l in open('/proc/self/status') if l.startswith('Cap'))\n"
+               "print({k: int(v, 16) for k, v in caps.items()})")
+    private = tmp_path / "private"
+    (private / "conn").mkdir(parents=True)
+    cmd = confine.kernel_command([sys.executable, "-c", program], private=str(private), workdir=None,
+                                 deadline=time.time() + 60, memory_gb=2)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    confine.remove_cgroup(str(private), state.pids_cgroup)
+    assert out.returncode == 0, out.stderr
+    caps = eval(out.stdout.strip().splitlines()[-1])
+    assert caps["CapEff"] == caps["CapPrm"] == caps["CapBnd"] == 0, caps

@@ -97,8 +97,8 @@ def _copy_helpers(root: Path, dest: Path) -> None:
 
 
 def _labs_table(root: Path, labs: list[str]) -> str:
-    return "\n".join(f"| {lab_title(root / 'release' / lab / f'{lab}.ipynb')} | "
-                     f"[{LABS_DIR}/{lab}/{lab}.ipynb]({LABS_DIR}/{lab}/{lab}.ipynb) |" for lab in labs)
+    return "\n".join(f"| [{lab}]({LABS_DIR}/{lab}/{lab}.ipynb) | {lab_title(root / 'release' / lab / f'{lab}.ipynb')} |"
+                     for lab in labs)
 
 
 def _helpers_version(root: Path) -> str:

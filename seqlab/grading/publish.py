@@ -85,15 +85,19 @@ def leaked_markers(folder: Path) -> list[str]:
     return found
 
 
+def instructor_imports(root: Path) -> list[str]:
+    """The helper modules students get that import an instructor-only one (they would fail there)."""
+    helpers = root / "seqlab"
+    shipped = [p for p in helpers.rglob("*.py")
+               if not set(p.relative_to(helpers).parts) & {*INSTRUCTOR_ONLY_HELPERS, "__pycache__"}]
+    return sorted(str(p.relative_to(root)) for p in shipped
+                  if _IMPORTS_INSTRUCTOR.search(p.read_text(encoding="utf-8")))
+
+
 def _copy_helpers(root: Path, dest: Path) -> None:
-    """``seqlab/`` without the instructor's modules; refuse a helper that imports one of them."""
-    src = root / "seqlab"
+    """``seqlab/`` without the instructor's modules."""
     ignore = shutil.ignore_patterns(*IGNORED, *INSTRUCTOR_ONLY_HELPERS)
-    shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
-    for module in sorted(dest.rglob("*.py")):
-        if _IMPORTS_INSTRUCTOR.search(module.read_text(encoding="utf-8")):
-            raise PublishError(f"seqlab/{module.relative_to(dest)} imports an instructor-only module "
-                               f"({', '.join(INSTRUCTOR_ONLY_HELPERS)}): students would not have it")
+    shutil.copytree(root / "seqlab", dest, ignore=ignore, dirs_exist_ok=True)
 
 
 def _labs_table(root: Path, labs: list[str]) -> str:
@@ -214,6 +218,11 @@ def publish(out: Path, root: Path = ROOT, repo: str = DEFAULT_REPO, branch: str 
     if leaks:
         raise PublishError("release/ holds solution or hidden-test markers; regenerate it with "
                            "`make release`:\n  " + "\n  ".join(leaks))
+
+    importing = instructor_imports(root)
+    if importing:
+        raise PublishError(f"{', '.join(importing)} import an instructor-only module "
+                           f"({', '.join(INSTRUCTOR_ONLY_HELPERS)}): students would not have it")
 
     _prepare_repository(out, branch)
     build_tree(root, out, chosen, repo, branch)

@@ -54,3 +54,16 @@ def test_refuses_to_publish_a_release_that_holds_a_solution(tmp_path):
     with pytest.raises(publish.PublishError, match="BEGIN SOLUTION"):
         publish.publish(tmp_path / "out", root=root)
     assert not (tmp_path / "out").exists()
+
+
+def test_refuses_helpers_that_import_the_grading_engine(tmp_path):
+    root = tmp_path / "course"
+    for part in ("student", "seqlab", "binder", "release"):
+        shutil.copytree(harness.ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(harness.ROOT / "requirements.txt", root)
+    assert publish.instructor_imports(root) == []
+    plots = root / "seqlab" / "plots.py"
+    plots.write_text(plots.read_text() + "\nfrom .grading.course import labs_in\n")
+    with pytest.raises(publish.PublishError, match="seqlab/plots.py import an instructor-only module"):
+        publish.publish(tmp_path / "out", root=root)
+    assert not (tmp_path / "out").exists()

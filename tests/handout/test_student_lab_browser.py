@@ -210,8 +210,9 @@ def test_validate_passes_the_reference_answers(page, shots, lab_server, student_
     assert "Success" in text and "passes all" in text, text
 
 
-def test_the_server_log_has_no_error(lab_server, page):
+def test_the_server_log_has_no_error(lab_server, page, student_repo):
     _, _, log = lab_server
+    assert not list(student_repo.rglob("gradebook.db")), "the student's session created a gradebook"
     shutil.copy(log, SHOTS / "student-server.log")
     lines = log.read_text().splitlines()
     bad = [l for l in lines if re.match(r"\[(C|E) ", l) or "Traceback" in l or "Unwritable" in l]

@@ -121,6 +121,16 @@ def _menu(tab, title: str) -> str:
     return tab.inner_text(".lm-Menu")
 
 
+def _validate_button(tab, path: str):
+    """The Validate button of the notebook ``path``, once it is the one in view."""
+    tab.wait_for_function(
+        "p => document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current')?.title.includes(p)",
+        arg=path, timeout=90_000)
+    panel = tab.locator(".jp-NotebookPanel:visible")
+    panel.wait_for(timeout=90_000)
+    return panel.locator("button:has-text('Validate'), .jp-ToolbarButtonComponent:has-text('Validate')").first
+
+
 def test_the_server_locks_the_instructor_tools(lab_server):
     base, token, _ = lab_server
     plugins = json.load(urllib.request.urlopen(f"{base}/lab/api/plugins?token={token}"))
@@ -176,7 +186,7 @@ def test_the_plugin_manager_shows_them_locked(page, shots):
 def test_validate_works_in_a_notebook(page, shots, lab_server):
     base, token, _ = lab_server
     page.goto(f"{base}/lab/tree/{LAB}/{LAB}.ipynb?token={token}")
-    button = page.locator("button:has-text('Validate'), .jp-ToolbarButtonComponent:has-text('Validate')").first
+    button = _validate_button(page, f"{LAB}/{LAB}.ipynb")
     button.wait_for(timeout=90_000)
     shots(page, "student-05-notebook-validate-button.png")
     assert "Create Assignment" not in _visible_text(page)
@@ -189,6 +199,7 @@ def test_validate_works_in_a_notebook(page, shots, lab_server):
     text = dialog.inner_text()
     # The released notebook is blank: Validate runs it and reports the exercises' failing tests.
     assert re.search(r"fail|NotImplementedError|error", text, re.I), text
+    dialog.locator("button:has-text('Ok')").click()
 
 
 def test_validate_passes_the_reference_answers(page, shots, lab_server, student_repo):
@@ -197,8 +208,9 @@ def test_validate_passes_the_reference_answers(page, shots, lab_server, student_
     folder.mkdir()
     released = harness.read(student_repo / "labs" / LAB / f"{LAB}.ipynb")
     nbformat.write(course.solved_notebook(harness.source_nb(LAB), released), folder / f"{LAB}.ipynb")
-    page.goto(f"{base}/lab/tree/{LAB}/solved/{LAB}.ipynb?token={token}")
-    button = page.locator("button:has-text('Validate'), .jp-ToolbarButtonComponent:has-text('Validate')").first
+    # A workspace of its own: JupyterLab does not restore the blank lab's tab over this one.
+    page.goto(f"{base}/lab/workspaces/solved/tree/{LAB}/solved/{LAB}.ipynb?token={token}")
+    button = _validate_button(page, f"{LAB}/solved/{LAB}.ipynb")
     button.wait_for(timeout=90_000)
     button.click()
     dialog = page.locator(".jp-Dialog")

@@ -160,8 +160,8 @@ def test_the_command_palette_finds_no_instructor_tool(page, shots):
         palette.fill(query)
         page.wait_for_timeout(300)
         items = page.locator(".lm-CommandPalette-item:visible").all_inner_texts()
+        shots(page, f"student-03-palette-{query}.png")
         assert not any(tool.lower() in item.lower() for item in items for tool in INSTRUCTOR_TOOLS), items
-    shots(page, "student-03-palette-formgrader.png")
     page.keyboard.press("Escape")
 
 

@@ -15,11 +15,12 @@ export TFDS_DATA_DIR := $(SHARED_TFDS)
 endif
 endif
 
-.PHONY: help venv lab grade release test bench bench-confinement clean-grades \
+.PHONY: help venv lab instructor-lab publish grade release test bench bench-confinement clean-grades \
 	release-exchange collect return-feedback collect-zip export-lms
 
 help:
-	@echo "make lab      JupyterLab on release/ (students)"
+	@echo "make instructor-lab  JupyterLab on this course, with nbgrader's instructor tools (formgrader); make lab is the same"
+	@echo "make publish  build the student repository in OUT (default ../seqlab-student) for STUDENT_REPO=owner/name"
 	@echo "make grade    release every lab from source/ and autograde submitted/ (instructors, offline)"
 	@echo "make test     the test suite (what CI runs)"
 	@echo "make bench    run every source notebook (or LAB=NN-name) at lesson scale; write bench/results.{json,md}"
@@ -40,8 +41,23 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=release
+# The instructor's JupyterLab: the whole course (source/, release/, submitted/) and nbgrader's
+# instructor tools (formgrader, create assignment). Students never get it: they open the student
+# repository (`make publish`), whose JupyterLab has those tools disabled and locked.
+instructor-lab: $(STAMP)
+	$(BIN)/jupyter lab
+
+lab:
+	@echo "make lab here is the INSTRUCTOR's JupyterLab (formgrader, source/ with solutions);"
+	@echo "students use the student repository (make publish). Starting make instructor-lab."
+	@$(MAKE) --no-print-directory instructor-lab
+
+# The student repository: released labs, helpers, binder/, a student README; see seqlab/grading/publish.py.
+OUT          ?= ../seqlab-student
+STUDENT_REPO ?= seqlab/seqlab-student
+publish: $(STAMP)
+	$(BIN)/python -m seqlab.grading.publish --out $(OUT) --repo $(STUDENT_REPO) \
+		$(if $(BRANCH),--branch $(BRANCH)) $(foreach lab,$(LABS),--lab $(lab))
 
 grade: $(STAMP)
 	$(BIN)/python -m seqlab.grading $(if $(LAB),--lab $(LAB)) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \

@@ -2,7 +2,9 @@
 
 The JupyterHub way of running the class (README, "On a JupyterHub"): the instructor releases Lab 01
 into nbgrader's exchange; a student opens *Nbgrader > Assignment List*, sees the lab under Released
-assignments, fetches it, opens the notebook, presses Validate, and submits it from the same tab.
+assignments, fetches it, opens the notebook, types one exercise's answer, presses Validate (which
+saves and runs the notebook and reports the next, blank exercise's failing test), and submits it
+from the same tab; the submission in the exchange holds what was typed.
 
 Who is real and what is simulated:
 
@@ -18,6 +20,8 @@ Who is real and what is simulated:
   keeps nbgrader's assignment list and Validate, and locks Formgrader, Create Assignment and the
   course list. The only per-student setting is ``Exchange.root`` in ``~/.jupyter/nbgrader_config.py``
   (the temporary exchange instead of the hub's default path).
+- The typed answer is the reference solution of ``build_vocab``, which the test (root) reads from
+  ``source/``; it is inserted into the cell's editor as a paste would.
 - The browser is headless Chromium from Debian (``/usr/bin/chromium``) driven by Playwright from
   PyPI (no browser download). Where either is missing, the browser tests are skipped with the
   reason; where the test is not root, everything is skipped (it needs a Unix user).
@@ -45,7 +49,7 @@ import pytest
 
 import harness
 from seqlab.grading import exchange as hub
-from test_exchange import LAB, Students, _missing_prerequisite
+from test_exchange import LAB, Students, _answers, _missing_prerequisite
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/seqlab-shots")
@@ -237,15 +241,28 @@ def test_fetch_validate_submit_in_the_assignments_tab(page, shots, lab_server, s
     button = panel.locator("button:has-text('Validate'), .jp-ToolbarButtonComponent:has-text('Validate')").first
     button.wait_for(timeout=90_000)
     shots(page, "exchange-05-notebook.png")
-    button.click()
+
+    # One exercise answered, typed into its cell (the reference answer; the others stay blank).
+    answer = _answers(("build_vocab",))["build_vocab"]
+    index = next(i for i, c in enumerate(harness.read(notebook).cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "build_vocab")
+    cell = panel.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(answer)  # as pasted: no auto-indent or bracket closing
+    shots(page, "exchange-06-answer-typed.png")
+    button.click()  # Validate saves the notebook first
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=300_000)
     page.wait_for_function("!document.querySelector('.jp-Dialog')?.innerText.includes('Validating')",
                            timeout=300_000)
-    shots(page, "exchange-06-validate.png")
+    shots(page, "exchange-07-validate.png")
     text = dialog.inner_text()
-    # Nothing filled in: Validate runs the blank lab and reports its exercises' failing tests.
-    assert re.search(r"fail|NotImplementedError|error", text, re.I), text
+    # Validate ran the saved notebook: build_vocab's test passes, the blank encode's test fails.
+    assert "The following cell failed" in text and "NotImplementedError" in text, text
+    assert 'encode("i have books", vocab)' in text, text
+    assert "build_vocab must return a dict" not in text, text
     dialog.locator("button:has-text('Ok')").click()
 
     # Back to the Assignments tab: Submit.
@@ -255,10 +272,12 @@ def test_fetch_validate_submit_in_the_assignments_tab(page, shots, lab_server, s
     submitted.locator(f"text={LAB}").first.wait_for(timeout=60_000)
     page.wait_for_function("p => new RegExp(p).test(document.querySelector('#submitted_assignments_list').innerText)",
                            arg=STAMP.pattern, timeout=30_000)
-    shots(page, "exchange-07-submitted.png")
+    shots(page, "exchange-08-submitted.png")
     stamp = STAMP.search(submitted.inner_text())[0]
     inbound = sorted(p.name for p in (exchange / "seqlab" / "inbound").iterdir())
     assert len(inbound) == 1 and inbound[0].startswith(f"{name}+{LAB}+{stamp}"), (inbound, stamp)
+    handed_in = harness.read(exchange / "seqlab" / "inbound" / inbound[0] / f"{LAB}.ipynb")
+    assert handed_in.cells[index].source == answer  # what was typed, saved, validated and submitted
 
 
 def test_the_server_log_has_no_error(lab_server, page):

@@ -240,6 +240,8 @@ def test_fetch_validate_submit_in_the_assignments_tab(page, shots, lab_server, s
     panel.wait_for(timeout=90_000)
     button = panel.locator("button:has-text('Validate'), .jp-ToolbarButtonComponent:has-text('Validate')").first
     button.wait_for(timeout=90_000)
+    panel.locator("h1:has-text('Lab 01')").wait_for(timeout=60_000)  # rendered, not still loading
+    page.locator(".jp-Toolbar-kernelName:has-text('Python 3')").first.wait_for(timeout=90_000)
     shots(page, "exchange-05-notebook.png")
 
     # One exercise answered, typed into its cell (the reference answer; the others stay blank).

@@ -83,11 +83,13 @@ class Students:
     def home(self, name: str) -> Path:
         return Path(pwd.getpwnam(name).pw_dir)
 
-    def run(self, name: str, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        """``argv`` as student ``name`` in their home, with only their own environment."""
+    def command(self, name: str, *argv: str, env: dict[str, str] | None = None) -> list[str]:
+        """The command line that runs ``argv`` as student ``name`` in their home, with only their own
+        environment (plus ``env``)."""
         home = self.home(name)
         env = ["env", "-i", f"HOME={home}", f"USER={name}", f"LOGNAME={name}",
-               f"PATH={VENV_BIN}:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"]
+               f"PATH={VENV_BIN}:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1",
+               *(f"{key}={value}" for key, value in (env or {}).items())]
         as_user = ["runuser", "-u", name, "--", *env, "sh", "-c", 'cd "$HOME" && exec "$@"', "sh", *argv]
         if self.hidden is not None:
             # /root (0700) becomes an empty tmpfs with only the interpreter's install bound back.
@@ -97,7 +99,12 @@ class Students:
                       'shift 4; exec "$@"')
             as_user = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
                        str(self.prefix), str(self.staging), str(self.hidden), str(inside), *as_user]
-        return subprocess.run(as_user, input=stdin, capture_output=True, text=True, timeout=300)
+        return as_user
+
+    def run(self, name: str, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """``argv`` as student ``name`` in their home (see :meth:`command`); its output."""
+        return subprocess.run(self.command(name, *argv), input=stdin, capture_output=True, text=True,
+                              timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ bench-confinement: $(STAMP)
 	SEQLAB_SCALE=smoke $(BIN)/python bench/confinement.py $(if $(LAB),--lab $(LAB))
 
 clean-grades:
-	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ feedback gradebook.db grades.csv lms
+	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ autograded/.seqlab-ledger.jsonl feedback gradebook.db grades.csv grading.log lms
 
 # --- hand-out and hand-in: nbgrader's exchange (JupyterHub) and LMS zips ----------------------
 EXCHANGE ?= /usr/local/share/nbgrader/exchange

@@ -1,9 +1,11 @@
-"""Autograde every submission on its own, in a confined kernel, and never stop the batch.
+"""Autograde one submission in a confined kernel, whatever it does.
 
-:func:`autograde` is the room's entry point: for each (student, lab) it runs pre-flight
-(:mod:`.preflight`), nbgrader's autograde (whose kernel :mod:`.kernel` confines), and, if the kernel
-died, finds the cell that killed it and grades again without it. Every submission has a wall-clock
-budget as a whole (:func:`.kernel.wall_limit_s`), shared by all its attempts.
+:func:`grade_one` is the room's entry point: for one (student, lab) of a course (on a grading
+worker, a scratch course of its own: :mod:`.task`) it runs pre-flight (:mod:`.preflight`), nbgrader's
+autograde (whose kernel :mod:`.kernel` confines), and, if the kernel died, finds the cell that killed
+it and grades again without it. Every submission has a wall-clock budget as a whole
+(:func:`.kernel.wall_limit_s`), shared by all its attempts. :func:`autograde` grades a batch
+through :mod:`.batch`.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class Result:
     ok: bool
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    log: str = field(default="", repr=False)  # nbgrader's own log of every attempt, for grading.log
 
 
 def find_killer(path: Path, timeout: int) -> Optional[int]:
@@ -90,14 +93,15 @@ def _grade_one(root: Path, api, student: str, lab: str, release) -> Result:
     if not report.gradable:
         return Result(student, lab, False, "; ".join(report.problems), notes=[n for n in notes if n.startswith("repaired")])
     timeout = int(api.config.get("Execute", {}).get("timeout", 600))
-    message = ""
+    message, logs = "", []
     for _ in range(3):
         if seconds_left() <= 0:
             message = timed_out()
             break
         out = api.autograde(lab, student, force=True, create=True)
+        logs.append(out.get("log") or "")
         if out["success"]:
-            return Result(student, lab, True, notes=notes)
+            return Result(student, lab, True, notes=notes, log="\n".join(logs))
         message = (out.get("error") or "") + "\n" + (out.get("log") or "")
         if "Kernel died" not in message and "DeadKernelError" not in message:
             break
@@ -122,23 +126,18 @@ def _grade_one(root: Path, api, student: str, lab: str, release) -> Result:
         nbformat.write(nb, path)
         notes.append(f"repaired: cell {index + 1} stopped the kernel; skipped and re-graded")
     lines = [l for l in message.strip().splitlines() if l.strip()]
-    return Result(student, lab, False, lines[-1] if lines else "autograde failed", notes=notes)
+    return Result(student, lab, False, lines[-1] if lines else "autograde failed", notes=notes,
+                  log="\n".join(logs + [message]))
 
 
-def autograde(root: Path, labs: list[str], students: list[str], api=None) -> list[Result]:
-    """Autograde each (student, lab) submission on its own; never stop the batch."""
-    api = api or api_for(root)
-    releases = {lab: nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4) for lab in labs}
-    results = []
-    for student in students:
-        for lab in labs:
-            if not (root / "submitted" / student / lab).is_dir():
-                continue
-            try:
-                results.append(grade_one(root, api, student, lab, releases[lab]))
-            except Exception as exc:  # one student must never stop the batch
-                results.append(Result(student, lab, False, f"{type(exc).__name__}: {exc}"))
-    return results
+def autograde(root: Path, labs: list[str], students: list[str], api=None, **options) -> list[Result]:
+    """Autograde each (student, lab) submission on its own; never stop the batch.
+
+    The whole batch machinery of ``make grade`` (:func:`.batch.grade_class`): by default serially in
+    this process; ``workers=N`` or ``scheduler=...`` grade on Dask."""
+    from .batch import grade_class
+
+    return grade_class(root, labs, students, api or api_for(root), **options)
 
 
 def feedback(root: Path, results: list[Result], api=None) -> list[Result]:

@@ -2,13 +2,18 @@
 
     python -m seqlab.grading [--root DIR] [--lab LAB ...] [--release-only] [--cell-timeout S]
                              [--submission-timeout S] [--unconfined]
+                             [--workers N | --scheduler tcp://host:8786] [--force]
 
 1. The machine's confinement is checked (:mod:`.confine`): without namespaces or Landlock the
    grader says so and refuses to grade, unless ``--unconfined`` is passed.
 2. ``release/<lab>/`` is regenerated from ``source/<lab>/`` (``nbgrader generate_assignment``).
-3. Every ``submitted/<student>/<lab>/`` is checked and, where safe, repaired first
-   (:mod:`.preflight`), then autograded on its own in a confined kernel (:mod:`.autograde`), so one
-   broken or hostile submission never stops the batch nor touches another.
+3. Every ``submitted/<student>/<lab>/`` not yet graded as it is now is a self-contained task
+   (:mod:`.task`), graded on a local Dask cluster (``--workers N``, default: one per core), on an
+   existing one (``--scheduler``) or in this process (``--workers 0``) (:mod:`.batch`): checked and,
+   where safe, repaired (:mod:`.preflight`), then autograded on its own in a confined kernel
+   (:mod:`.autograde`), so one broken or hostile submission never stops the batch nor touches
+   another. Results are merged into the gradebook as they come; Ctrl-C keeps them, and the next
+   run grades only what is left (``--force``: everything again).
 4. When ``submitted/`` holds no real student, a built-in demo class is graded instead:
    ``demo-solutions`` (the reference solutions, written into the release notebook as a student
    would) and ``demo-blank`` (the untouched release).
@@ -27,7 +32,8 @@ from pathlib import Path
 from typing import Optional
 
 from . import confine
-from .autograde import autograde, award_reference_answers, feedback
+from .autograde import award_reference_answers, feedback
+from .batch import Interrupted, default_workers, grade_class
 from .course import DEMO_BLANK, DEMO_SOLUTIONS, DEMO_STUDENTS, api_for, generate_release, labs_in, students_in, write_demo_class
 from .results import collect, format_table, summary, write_csv
 
@@ -68,6 +74,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="wall-clock limit of a whole submission, all its kernels together (default 900 s)")
     parser.add_argument("--unconfined", action="store_true",
                         help="grade without operating-system confinement (trusted submissions only)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local Dask worker processes (default: one per core, memory allowing; 0: grade in this process)")
+    parser.add_argument("--scheduler", help="grade on an existing Dask cluster (its scheduler's address)")
+    parser.add_argument("--force", action="store_true", help="grade every submission again, changed or not")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     labs = args.lab or labs_in(root)
@@ -84,13 +94,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     cwd, away = os.getcwd(), tempfile.mkdtemp(prefix="seqlab-grade-")
     os.chdir(away)
     try:
-        return _release_and_grade(root, labs, api, args.release_only)
+        workers = default_workers() if args.workers is None else args.workers
+        return _release_and_grade(root, labs, api, args.release_only,
+                                  dict(workers=workers, scheduler=args.scheduler, force=args.force,
+                                       cell_timeout=args.cell_timeout))
     finally:
         os.chdir(cwd)
         shutil.rmtree(away, ignore_errors=True)
 
 
-def _release_and_grade(root: Path, labs: list[str], api, release_only: bool) -> int:
+def _release_and_grade(root: Path, labs: list[str], api, release_only: bool, options: dict) -> int:
     print(f"releasing {len(labs)} lab(s): {', '.join(labs)}")
     generate_release(root, labs, api)
     if release_only:
@@ -104,13 +117,19 @@ def _release_and_grade(root: Path, labs: list[str], api, release_only: bool) -> 
         write_demo_class(root, labs)
         students = list(DEMO_STUDENTS)
     print(f"autograding {len(students)} student(s) x {len(labs)} lab(s) ...", flush=True)
-    results = autograde(root, labs, students, api)
-    if demo:
+    try:
+        results = grade_class(root, labs, students, api, **options)
+    except Interrupted as stop:
+        print(f"\ninterrupted: {stop}. Run make grade again to grade the rest "
+              "(what is graded and unchanged is kept).", file=sys.stderr)
+        return 130
+    feedback_failures = []
+    if demo:  # its written answers get full manual marks: its feedback is written again with them
         award_reference_answers(root, labs)
+        feedback_failures = feedback(root, [r for r in results if r.student == DEMO_SOLUTIONS], api)
 
     rows = collect(root, results)
     write_csv(root / "grades.csv", rows)
-    feedback_failures = feedback(root, results, api)
     print()
     print(format_table(rows))
     print()

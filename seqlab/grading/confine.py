@@ -55,7 +55,8 @@ MAX_FILE_BYTES = 2**30
 #: Environment variables a kernel keeps; everything else of the grader's environment is dropped.
 KEPT_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TFDS_DATA_DIR", "MPLBACKEND",
             "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "NBGRADER_EXECUTION", "VIRTUAL_ENV",
-            "PYTHONHASHSEED", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "JPY_PARENT_PID")
+            "PYTHONHASHSEED", "OMP_NUM_THREADS",
+            "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES", "JPY_PARENT_PID")
 #: Set (to "1") by ``python -m seqlab.grading --unconfined``: grade without OS confinement.
 UNCONFINED_ENV = "SEQLAB_GRADING_UNCONFINED"
 #: Turn off namespaces (tests of the Landlock-only layers, a machine whose bwrap misbehaves).

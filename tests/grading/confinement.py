@@ -25,8 +25,9 @@ from seqlab.grading.kernel import SandboxedKernelManager
 
 LAB = attacks.LAB
 #: What the grader itself writes while grading: everything else of the course must stay as it was.
-GRADER_OUTPUTS = ("gradebook.db", "grades.csv", "autograded/", "feedback/", "release/",
-                  "submitted/fork-bomb/")  # the grader's own repair: the cell that stopped the kernel
+# What the grader writes. submitted/ is not among them: repairs (the cell that stopped the kernel)
+# are made in the grading task's scratch copy, never in the hand-in.
+GRADER_OUTPUTS = ("gradebook.db", "grades.csv", "grading.log", "autograded/", "feedback/", "release/")
 
 
 @dataclass
@@ -128,8 +129,9 @@ def secret_outputs(course: Path, student: str) -> str:
     return ""
 
 
-def grade_attacks(tmp: Path, mode: str, monkeypatch) -> Batch:
-    """Grade every attack and the classmate in one batch, as `make grade` does, and record it all."""
+def grade_attacks(tmp: Path, mode: str, monkeypatch, workers: int = 0) -> Batch:
+    """Grade every attack and the classmate in one batch, as `make grade` does, and record it all:
+    in the grading process (``workers=0``) or on a local Dask cluster of ``workers`` processes."""
     if mode == "landlock-only":
         monkeypatch.setenv(confine.NO_NAMESPACES_ENV, "1")
     # This batch's kernel folders in a place of their own (tests on the other pytest worker grade
@@ -137,6 +139,7 @@ def grade_attacks(tmp: Path, mode: str, monkeypatch) -> Batch:
     kernels = tmp / "kernels"
     kernels.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(kernels))
+    monkeypatch.setenv("TMPDIR", str(kernels))  # the same for Dask's worker processes
     course = tmp / "course"
     (course / "source" / LAB).mkdir(parents=True)
     (course / "nbgrader_config.py").write_text((harness.ROOT / "nbgrader_config.py").read_text())
@@ -162,7 +165,7 @@ def grade_attacks(tmp: Path, mode: str, monkeypatch) -> Batch:
     os.chdir(tmp)  # as `make grade` does: nothing of the course around the grading process
     start = time.time()
     try:
-        code = cli.main(["--root", str(course), "--cell-timeout", "60"])
+        code = cli.main(["--root", str(course), "--cell-timeout", "60", "--workers", str(workers)])
     finally:
         os.chdir(cwd)
         seconds = time.time() - start

@@ -36,7 +36,7 @@ def batch(tmp_path_factory):
     cwd = os.getcwd()
     os.chdir(tmp)  # as `make grade` does: nothing of the course around the grading process
     try:
-        code = grade.main(["--root", str(course), "--cell-timeout", str(CELL_TIMEOUT)])
+        code = grade.main(["--root", str(course), "--cell-timeout", str(CELL_TIMEOUT), "--workers", "0"])
     finally:
         os.chdir(cwd)
     rows = {r["student"]: r for r in csv.DictReader(open(course / "grades.csv"))}

@@ -2,8 +2,10 @@
 
 Each attack (attacks.py) gets exactly its honest score; nothing of the course changes but what the
 grader writes; no file is left outside the course; no process of an attack outlives the batch; nothing
-reaches the grader's listener on loopback. test_confinement_landlock_only.py repeats every check
-with namespaces turned off (Landlock, limits and the supervisor alone).
+reaches the grader's listener on loopback. The batch is graded as `make grade` grades by default, on a
+local Dask cluster of two worker processes: the confinement holds inside Dask workers.
+test_confinement_landlock_only.py repeats every check with namespaces turned off (Landlock, limits and
+the supervisor alone), graded in the grading process itself.
 """
 import pytest
 
@@ -20,7 +22,7 @@ def batch(tmp_path_factory):
     if not state.confined:
         pytest.skip(f"this machine cannot confine a kernel:\n{state.describe()}")
     with pytest.MonkeyPatch.context() as mp:
-        return grade_attacks(tmp_path_factory.mktemp("attacks"), MODE, mp)
+        return grade_attacks(tmp_path_factory.mktemp("attacks"), MODE, mp, workers=2)
 
 
 def test_the_batch_completes_with_a_row_for_everyone(batch):

@@ -97,6 +97,8 @@ def read_gradebook(root: Path) -> pd.DataFrame:
 
     from .course import api_for
 
+    if not (root / "nbgrader_config.py").exists():
+        raise ReportError(f"{root} is not a course root (no nbgrader_config.py)")
     url = api_for(root).coursedir.db_url
     engine = create_engine(url)
     try:

@@ -87,16 +87,18 @@ def find_pairs(answers: dict[str, str], boilerplate: Iterable[str], floor: float
         return []
     sim, shared = _similarity(students, [prints[s].hashes for s in students])
 
+    close = (sim >= floor).astype(np.float32)
+    alike = close @ close.T + 2  # the two, and every student close to both
     pairs = []
-    ii, jj = np.nonzero(np.triu(sim >= floor, k=1) & (shared >= min_shared))
+    ii, jj = np.nonzero(np.triu(close.astype(bool) & (shared >= min_shared) & (alike <= max_alike), k=1))
     for i, j in zip(ii.tolist(), jj.tolist()):
         rest = np.ones(len(students), dtype=bool)
         rest[[i, j]] = False
         typical = max(float(np.median(sim[i, rest])), float(np.median(sim[j, rest]))) if rest.any() else 0.0
-        alike = int(((sim[i] >= floor) & (sim[j] >= floor) & rest).sum()) + 2
-        if sim[i, j] - typical < margin or alike > max_alike:
+        if sim[i, j] - typical < margin:
             continue
-        pairs.append(_pair(students[i], students[j], prints, float(sim[i, j]), typical, int(shared[i, j]), alike))
+        pairs.append(_pair(students[i], students[j], prints, float(sim[i, j]), typical, int(shared[i, j]),
+                           int(alike[i, j])))
     return sorted(pairs, key=lambda p: (-(p.similarity - p.typical), p.a, p.b))
 
 

@@ -278,6 +278,7 @@ def main() -> int:
             "generate_s": round(generate_s, 1), "report_s": runs, "best_report_s": min(runs),
             "goal_s": 60, "copied_pairs_planted": made["copied_pairs"],
             "copied_pairs_found": sum(1 for p in made["pairs"] if _key(p) in found),
+            "pairs_reported": len(found),
             "html_bytes": page.stat().st_size,
         }
         args.out.write_text(json.dumps(result, indent=1) + "\n")

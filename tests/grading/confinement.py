@@ -25,7 +25,7 @@ from seqlab.grading.kernel import SandboxedKernelManager
 
 LAB = attacks.LAB
 #: What the grader itself writes while grading: everything else of the course must stay as it was.
-GRADER_OUTPUTS = ("gradebook.db", "grades.csv", "autograded/", "feedback/", "release/",
+GRADER_OUTPUTS = ("gradebook.db", "grades.csv", "autograded/", "feedback/", "release/", "report/",
                   "submitted/fork-bomb/")  # the grader's own repair: the cell that stopped the kernel
 
 

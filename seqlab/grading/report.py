@@ -68,10 +68,9 @@ def write_report(root: Path, labs: Optional[list[str]] = None, anon: bool = Fals
     grades = read_gradebook(root)
     status = read_status(root)
     known = sorted(set(grades["lab"]) | set(labs_in(root)))
-    labs = [lab for lab in (labs or known)]
     reports = [lab_report(root, lab, grades[grades["lab"] == lab], status[status["lab"] == lab])
-               for lab in labs]
-    names = Pseudonyms(root) if anon else None
+               for lab in (labs or known)]
+    names = Pseudonyms(root, set(grades["student"]) | set(status["student"])) if anon else None
     folder = Path(out) if out else root / ("report-anon" if anon else "report")
     (folder / "csv").mkdir(parents=True, exist_ok=True)
     tables = combine(reports)
@@ -470,9 +469,9 @@ def course_secret(root: Path) -> bytes:
 class Pseudonyms:
     """Replaces every student id, in columns and in free text (reasons, paths), by its pseudonym."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, students: set[str]):
         self.secret = course_secret(root)
-        self.known: dict[str, str] = {}
+        self.known: dict[str, str] = {s: pseudonym(s, self.secret) for s in students}
 
     def __call__(self, student: str) -> str:
         return self.known.setdefault(student, pseudonym(student, self.secret))
@@ -495,8 +494,6 @@ class Pseudonyms:
         return t
 
     def lab(self, r: LabReport) -> LabReport:
-        for s in list(r.scores["student"]) + list(r.incidents["student"]):
-            self(s)
         views = [(e, similarity.Pair(**{**p.__dict__, "a": self(p.a), "b": self(p.b)})) for e, p in r.views]
         return LabReport(r.lab, self.table(r.scores), r.exercises, r.tests, self.table(r.wrong),
                          self.table(r.incidents), self.table(r.manual), self.table(r.pairs), views,

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 import harness
+from grading.submissions import ALTERNATIVE
 from seqlab.grading import autograde as grading, course as course_dir
 from seqlab.grading.results import collect, write_csv
 
@@ -58,14 +59,7 @@ COPIED_RENAMED = '''def pad_or_truncate(sequences, length, padding="pre", trunca
 '''
 HONEST = {
     "honest-1": {
-        "pad_or_truncate": '''def pad_or_truncate(seqs, maxlen, padding="pre", truncating="pre"):
-    rows = []
-    for seq in map(list, seqs):
-        cut = seq[len(seq) - maxlen:] if truncating == "pre" and len(seq) > maxlen else seq[:maxlen]
-        fill = [0] * (maxlen - len(cut))
-        rows.append(fill + cut if padding == "pre" else cut + fill)
-    return np.array(rows, dtype=np.int32).reshape(len(rows), maxlen)
-''',
+        "pad_or_truncate": ALTERNATIVE["pad_or_truncate"],  # tests/grading's own honest answer
         # Lab 01's mutant "encode-drops-unknown-tokens" again, names and layout of its own.
         "encode": '''def encode(sentence, ids):
     # keep the tokens we know

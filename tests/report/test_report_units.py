@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from class_lab01 import COPIED
 from seqlab.grading import report, similarity
 
 ANSWER = '''def encode(text, vocab):
@@ -47,20 +48,7 @@ def test_code_that_does_not_parse_is_compared_without_comments_and_layout():
     assert report.normalise(broken) != report.normalise("def f(x):\n    return x -\n")
 
 
-LONG = '''def pad_or_truncate(seqs, maxlen, padding="pre", truncating="pre"):
-    out = np.zeros((len(seqs), maxlen), dtype="int32")
-    for row, seq in enumerate(seqs):
-        seq = list(seq)
-        if len(seq) > maxlen:
-            seq = seq[len(seq) - maxlen:] if truncating == "pre" else seq[:maxlen]
-        if len(seq) == 0:
-            continue
-        if padding == "pre":
-            out[row, maxlen - len(seq):] = seq
-        else:
-            out[row, :len(seq)] = seq
-    return out
-'''
+LONG = COPIED  # a pad_or_truncate of some length: the copied answer of the graded class
 
 
 def _variant(i: int) -> str:

@@ -15,13 +15,14 @@ export TFDS_DATA_DIR := $(SHARED_TFDS)
 endif
 endif
 
-.PHONY: help venv lab instructor-lab publish grade release test bench bench-confinement clean-grades \
+.PHONY: help venv lab instructor-lab publish grade release test bench bench-confinement bench-report report clean-grades \
 	release-exchange collect return-feedback collect-zip export-lms
 
 help:
 	@echo "make instructor-lab  JupyterLab on this course, with nbgrader's instructor tools (formgrader); make lab is the same"
 	@echo "make publish  build the student repository in OUT (default ../seqlab-student) for STUDENT_REPO=owner/name"
 	@echo "make grade    release every lab from source/ and autograde submitted/ (instructors, offline)"
+	@echo "make report [ANON=1] [LAB=NN-name]  the class report of the last grading: report/report.html and report/csv/"
 	@echo "make test     the test suite (what CI runs)"
 	@echo "make bench    run every source notebook (or LAB=NN-name) at lesson scale; write bench/results.{json,md}"
 	@echo "make release  regenerate release/ from source/ only"
@@ -31,6 +32,7 @@ help:
 	@echo "make collect-zip ZIP=file LMS=canvas|moodle [LAB=NN-name] [ROSTER=csv]  LMS: import a submissions zip"
 	@echo "make export-lms [ROSTER=csv]  LMS: lms/grades_wide.csv and lms/feedback/ for upload"
 	@echo "make bench-confinement  grade the demo class confined and unconfined; write bench/confinement.json"
+	@echo "make bench-report  time make report on a generated 500 students x 8 labs class; write bench/report.json"
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -63,6 +65,10 @@ grade: $(STAMP)
 	$(BIN)/python -m seqlab.grading $(if $(LAB),--lab $(LAB)) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
 		$(if $(SUBMISSION_TIMEOUT),--submission-timeout $(SUBMISSION_TIMEOUT)) $(if $(UNCONFINED),--unconfined)
 
+# What the class got wrong: read-only on the gradebook, grades.csv and autograded/ (ANON=1: pseudonyms).
+report: $(STAMP)
+	$(BIN)/python -m seqlab.grading.report $(foreach lab,$(LAB),--lab $(lab)) $(if $(ANON),--anon)
+
 release: $(STAMP)
 	$(BIN)/python -m seqlab.grading --release-only
 
@@ -75,8 +81,11 @@ bench: $(STAMP)
 bench-confinement: $(STAMP)
 	SEQLAB_SCALE=smoke $(BIN)/python bench/confinement.py $(if $(LAB),--lab $(LAB))
 
+bench-report: $(STAMP)
+	$(BIN)/python bench/report.py
+
 clean-grades:
-	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ autograded/.seqlab-ledger.jsonl feedback gradebook.db grades.csv grading.log lms
+	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ autograded/.seqlab-ledger.jsonl feedback gradebook.db grades.csv grading.log lms report report-anon
 
 # --- hand-out and hand-in: nbgrader's exchange (JupyterHub) and LMS zips ----------------------
 EXCHANGE ?= /usr/local/share/nbgrader/exchange

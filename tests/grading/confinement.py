@@ -27,7 +27,7 @@ LAB = attacks.LAB
 #: What the grader itself writes while grading: everything else of the course must stay as it was.
 # What the grader writes. submitted/ is not among them: repairs (the cell that stopped the kernel)
 # are made in the grading task's scratch copy, never in the hand-in.
-GRADER_OUTPUTS = ("gradebook.db", "grades.csv", "grading.log", "autograded/", "feedback/", "release/")
+GRADER_OUTPUTS = ("gradebook.db", "grades.csv", "grading.log", "autograded/", "feedback/", "release/", "report/")
 
 
 @dataclass

@@ -22,6 +22,7 @@ help:
 	@echo "make instructor-lab  JupyterLab on this course, with nbgrader's instructor tools (formgrader); make lab is the same"
 	@echo "make publish  build the student repository in OUT (default ../seqlab-student) for STUDENT_REPO=owner/name"
 	@echo "make grade    release every lab from source/ and autograde submitted/ (instructors, offline)"
+	@echo "              [WORKERS=N (local Dask workers; 0: in-process) | SCHEDULER=tcp://host:8786] [FORCE=1: re-grade all]"
 	@echo "make report [ANON=1] [LAB=NN-name]  the class report of the last grading: report/report.html and report/csv/"
 	@echo "make test     the test suite (what CI runs)"
 	@echo "make bench    run every source notebook (or LAB=NN-name) at lesson scale; write bench/results.{json,md}"
@@ -63,7 +64,8 @@ publish: $(STAMP)
 
 grade: $(STAMP)
 	$(BIN)/python -m seqlab.grading $(if $(LAB),--lab $(LAB)) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
-		$(if $(SUBMISSION_TIMEOUT),--submission-timeout $(SUBMISSION_TIMEOUT)) $(if $(UNCONFINED),--unconfined)
+		$(if $(SUBMISSION_TIMEOUT),--submission-timeout $(SUBMISSION_TIMEOUT)) $(if $(UNCONFINED),--unconfined) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 
 # What the class got wrong: read-only on the gradebook, grades.csv and autograded/ (ANON=1: pseudonyms).
 report: $(STAMP)

@@ -189,7 +189,10 @@ def _on_dask(plan: Plan, workers: int, scheduler: Optional[str], log, say) -> It
     from distributed import Client, LocalCluster, as_completed
     from distributed.scheduler import KilledWorker
 
+    # worker-saturation 1.0: a worker holds only the task it runs, so a worker's death is held
+    # against that one submission, not against others queued behind it.
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                          "distributed.scheduler.worker-saturation": 1.0,
                           "distributed.admin.system-monitor.gil.enabled": False}), ExitStack() as stack:
         if scheduler:
             client = Client(scheduler, timeout="30s")

@@ -195,7 +195,7 @@ def kernel_command(cmd: list[str], *, private: str, workdir: Optional[str], dead
     loose = unconfined()
     if not state.confined and not loose:
         raise RuntimeError("this machine cannot confine a grading kernel:\n" + state.describe())
-    opts = ["--private", private, "--deadline", f"{deadline:.3f}", "--memory-gb", str(memory_gb),
+    opts = ["--private", private, "--parent", str(os.getpid()), "--deadline", f"{deadline:.3f}", "--memory-gb", str(memory_gb),
             "--landlock", "0" if loose else str(state.landlock_abi), "--read", os.pathsep.join(readable_paths())]
     if workdir:
         opts += ["--workdir", workdir]
@@ -272,8 +272,28 @@ def _outer(args: argparse.Namespace, cmd: list[str]) -> int:
              "--ro-bind", str(private / "staging"), str(private / "staging"),
              "--size", str(MAX_FILE_BYTES), "--tmpfs", str(scratch), "--chdir", "/",
              sys.executable, "-E", "-s", os.path.abspath(__file__), "--inside", *sys.argv[1:]]
-    os.execv(args.bwrap, argv)
-    return 127  # not reached
+    # bwrap's --die-with-parent ties the sandbox to bwrap, not bwrap to the grader (as root, bwrap's
+    # own parent-death signal does not survive its change of credentials): this launcher stays as
+    # bwrap's parent, in the kernel's process group (the grader kills the group), and when the
+    # grader dies outright (a Dask worker killed, out of memory) it is told so and kills bwrap.
+    import subprocess
+
+    running: list[subprocess.Popen] = []
+
+    def stop(signum, frame):
+        for sandbox in running:
+            sandbox.kill()
+        if not running:
+            os._exit(125)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, stop)
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if args.parent and os.getppid() != args.parent:  # the grader died before the line above took effect
+        return 125
+    running.append(subprocess.Popen(argv, executable=args.bwrap))
+    code = running[0].wait()
+    return code if code >= 0 else 128 - code
 
 
 # --- the supervisor: the kernel's parent, outside Landlock's domain ----------------------------
@@ -432,6 +452,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="confine.py")
     parser.add_argument("--inside", action="store_true", help="(internal) the stage inside bwrap")
     parser.add_argument("--private", required=True)
+    parser.add_argument("--parent", type=int, default=0, help="the grader's pid (the launcher dies with it)")
     parser.add_argument("--workdir")
     parser.add_argument("--deadline", type=float, required=True)
     parser.add_argument("--memory-gb", type=float, default=4.0)

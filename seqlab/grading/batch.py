@@ -189,8 +189,8 @@ def _on_dask(plan: Plan, workers: int, scheduler: Optional[str], log, say) -> It
     from distributed import Client, LocalCluster, as_completed
     from distributed.scheduler import KilledWorker
 
-    # worker-saturation 1.0: a worker holds only the task it runs, so a worker's death is held
-    # against that one submission, not against others queued behind it.
+    # worker-saturation 1.0: fewer tasks wait on a worker. Dask still counts a worker's death against
+    # tasks assigned to it and not yet started: hence a second round for KilledWorker (outcomes()).
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                           "distributed.scheduler.worker-saturation": 1.0,
                           "distributed.admin.system-monitor.gil.enabled": False}), ExitStack() as stack:
@@ -217,13 +217,27 @@ def _on_dask(plan: Plan, workers: int, scheduler: Optional[str], log, say) -> It
             futures[future] = bundle
 
         def outcomes() -> Iterator[tuple[Bundle, Outcome]]:
-            for future in as_completed(futures):
+            again: set[tuple[str, str]] = set()
+            done = as_completed(list(futures))
+            for future in done:
                 bundle = futures.pop(future)
                 try:
                     outcome = future.result()
                 except KilledWorker:
+                    if (bundle.student, bundle.lab) not in again:
+                        # Dask also holds a worker's death against tasks waiting on that worker: a
+                        # submission gets one more round of its own before it is called the killer.
+                        again.add((bundle.student, bundle.lab))
+                        log.write(f"{bundle.student}/{bundle.lab}: its worker died {ALLOWED_FAILURES + 1} times; "
+                                  "graded once more\n")
+                        retry = client.submit(grade_bundle, templates[bundle.lab], bundle, pure=False, retries=1,
+                                              key=f"grade-again-{bundle.student}-{bundle.lab}-{bundle.digest[:12]}")
+                        futures[retry] = bundle
+                        done.add(retry)
+                        future.release()
+                        continue
                     outcome = Outcome(Result(bundle.student, bundle.lab, False,
-                                             f"its grading worker died {ALLOWED_FAILURES + 1} times while grading it "
+                                             f"its grading worker died {2 * (ALLOWED_FAILURES + 1)} times while grading it "
                                              "(killed, or out of memory): not graded"))
                 except Exception as exc:
                     outcome = Outcome(Result(bundle.student, bundle.lab, False, f"{type(exc).__name__}: {exc}"))

@@ -281,19 +281,52 @@ def _outer(args: argparse.Namespace, cmd: list[str]) -> int:
     running: list[subprocess.Popen] = []
 
     def stop(signum, frame):
+        # bwrap's inner process (the PID namespace's init, in a session of its own) may not die with
+        # the outer one either: kill every process below it; the namespace's init takes all inside.
         for sandbox in running:
+            for pid in _descendants(sandbox.pid):
+                _kill(pid)
             sandbox.kill()
         if not running:
             os._exit(125)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signals = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+    for signum in signals:
         signal.signal(signum, stop)
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if args.parent and os.getppid() != args.parent:  # the grader died before the line above took effect
         return 125
-    running.append(subprocess.Popen(argv, executable=args.bwrap))
+    # No stop while bwrap is being started (it would be left behind); the sandbox gets a clean mask.
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    running.append(subprocess.Popen(argv, executable=args.bwrap,
+                                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
     code = running[0].wait()
     return code if code >= 0 else 128 - code
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, read from /proc (children before their own children)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 # --- the supervisor: the kernel's parent, outside Landlock's domain ----------------------------

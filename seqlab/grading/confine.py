@@ -284,6 +284,15 @@ def _outer(args: argparse.Namespace, cmd: list[str]) -> int:
         # bwrap's inner process (the PID namespace's init, in a session of its own) may not die with
         # the outer one either: kill every process below it; the namespace's init takes all inside.
         for sandbox in running:
+            # Freeze bwrap first, so that no process it is starting escapes the scan below.
+            os.kill(sandbox.pid, signal.SIGSTOP)
+            for _ in range(50):
+                try:
+                    if Path(f"/proc/{sandbox.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "TtZX":
+                        break
+                except OSError:
+                    break
+                time.sleep(0.01)
             for pid in _descendants(sandbox.pid):
                 _kill(pid)
             sandbox.kill()

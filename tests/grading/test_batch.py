@@ -89,9 +89,12 @@ def serial(class_course, tmp_path_factory) -> list[dict]:
 
 def start_grading(course: Path, *extra: str) -> subprocess.Popen:
     """``make grade WORKERS=2`` on ``course`` in a process group of its own (as a terminal runs it)."""
-    return subprocess.Popen([sys.executable, "-m", "seqlab.grading", "--root", str(course), "--workers", "2", *extra],
-                            cwd=course.parent, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    # Output to a file, not a pipe: a process left behind must fail a test, not hang it.
+    out = open(course.parent / f"grade-{time.time_ns()}.out", "w+")
+    grader = subprocess.Popen([sys.executable, "-m", "seqlab.grading", "--root", str(course), "--workers", "2", *extra],
+                              cwd=course.parent, start_new_session=True, stdout=out, stderr=subprocess.STDOUT, text=True)
+    grader.communicate = lambda timeout=None: (grader.wait(timeout), out.seek(0), out.read())[::2]  # (rc, text)
+    return grader
 
 
 class WorkerKiller(threading.Thread):
@@ -138,7 +141,7 @@ def killed_workers(class_course, tmp_path_factory):
     unlucky = WorkerKiller(grader, "unlucky", times=1)
     poison = WorkerKiller(grader, "poison", times=2 * (grading_batch.ALLOWED_FAILURES + 1))
     unlucky.start(), poison.start()
-    out, _ = grader.communicate(timeout=420)
+    _, out = grader.communicate(timeout=420)
     unlucky.stop.set(), poison.stop.set()
     return course, grader.returncode, out, unlucky.killed, poison.killed
 
@@ -195,7 +198,7 @@ def test_an_interrupted_and_a_killed_batch_resume_to_the_same_grades(class_cours
     grader = start_grading(course)  # Ctrl-C after the first merged result
     wait_for_ledger(course, 1, grader)
     os.killpg(grader.pid, signal.SIGINT)
-    out, _ = grader.communicate(timeout=120)
+    _, out = grader.communicate(timeout=120)
     assert grader.returncode == 130, out
     assert "interrupted" in out and "make grade again" in out, out
     assert not (course / "grades.csv").exists(), "an interrupted batch writes no grades.csv"
@@ -205,12 +208,12 @@ def test_an_interrupted_and_a_killed_batch_resume_to_the_same_grades(class_cours
     grader = start_grading(course)  # the grading process killed outright after its next merge
     wait_for_ledger(course, first + 1, grader)
     grader.send_signal(signal.SIGKILL)
-    out, _ = grader.communicate(timeout=60)
+    _, out = grader.communicate(timeout=60)
     assert f"{first} submission(s) already graded and unchanged: kept" in out, out
     second = len(ledger_lines(course))
 
     grader = start_grading(course)
-    out, _ = grader.communicate(timeout=420)
+    _, out = grader.communicate(timeout=420)
     assert grader.returncode == 0, out
     assert f"{second} submission(s) already graded and unchanged: kept" in out, out
     assert rows_of(course) == serial, "the resumed batch's grades.csv differs from the uninterrupted one"

@@ -92,12 +92,12 @@ def grade_class(root: Path, labs: list[str], students: list[str], api, *, worker
         progress = stack.enter_context(_progress(len(plan.todo), quiet))
         try:
             if not plan.todo:
-                pass
+                outcomes = iter(())
             elif workers > 0 or scheduler:
                 outcomes = stack.enter_context(_on_dask(plan, workers, scheduler, log, say))
             else:
                 outcomes = _serially(plan)
-            for bundle, outcome in (outcomes if plan.todo else ()):
+            for bundle, outcome in outcomes:
                 result, score = merge(root, api, bundle, outcome, log)
                 results[(bundle.student, bundle.lab)] = result
                 progress.advance(result, score, sum(outcome.seconds.values()))
@@ -208,8 +208,7 @@ def _on_dask(plan: Plan, workers: int, scheduler: Optional[str], log, say) -> It
         say(f"grading {len(plan.todo)} submission(s) on {where}"
             + (f"; dashboard: {client.dashboard_link}" if client.dashboard_link else ""))
         # A template is a task's result, not scattered data: a worker that dies with it costs a recompute.
-        templates = {lab: client.submit(_identity, data, key=f"template-{lab}-{digest_of({}, str(time.time()))[:12]}")
-                     for lab, data in plan.templates.items()}
+        templates = {lab: client.submit(_identity, data, pure=False) for lab, data in plan.templates.items()}
         futures = {}
         for bundle in plan.todo:
             future = client.submit(grade_bundle, templates[bundle.lab], bundle, pure=False, retries=1,

@@ -87,7 +87,7 @@ bench-report: $(STAMP)
 	$(BIN)/python bench/report.py
 
 clean-grades:
-	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ autograded/.seqlab-ledger.jsonl feedback gradebook.db grades.csv grading.log lms report report-anon
+	rm -rf submitted/demo-solutions submitted/demo-blank autograded/*/ autograded/.seqlab-ledger.jsonl autograded/.seqlab-release.json feedback gradebook.db grades.csv grading.log lms report report-anon
 
 # --- hand-out and hand-in: nbgrader's exchange (JupyterHub) and LMS zips ----------------------
 EXCHANGE ?= /usr/local/share/nbgrader/exchange

@@ -104,10 +104,14 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def _release_and_grade(root: Path, labs: list[str], api, release_only: bool, options: dict) -> int:
-    print(f"releasing {len(labs)} lab(s): {', '.join(labs)}")
-    generate_release(root, labs, api)
     if release_only:
+        print(f"releasing {len(labs)} lab(s): {', '.join(labs)}")
+        generate_release(root, labs, api)
         return 0
+    released = generate_release(root, labs, api, only_changed=True)
+    kept = len(labs) - len(released)
+    print(f"released {len(released)} lab(s){': ' + ', '.join(released) if released else ''}"
+          f"{f'; {kept} unchanged since last released' if kept else ''}")
 
     students = [s for s in students_in(root) if s not in DEMO_STUDENTS]
     demo = not students

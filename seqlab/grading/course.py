@@ -43,15 +43,57 @@ def api_for(root: Path, overrides: Optional[dict] = None):
     return NbGraderAPI(coursedir, config=config)
 
 
-def generate_release(root: Path, labs: list[str], api=None) -> None:
-    """``nbgrader generate_assignment`` for each lab: ``source/`` -> ``release/``."""
+#: What ``generate_release(only_changed=True)`` last released, per lab: a digest of its inputs.
+RELEASE_STAMPS = Path("autograded") / ".seqlab-release.json"
+
+
+def generate_release(root: Path, labs: list[str], api=None, *, only_changed: bool = False) -> list[str]:
+    """``nbgrader generate_assignment`` for each lab: ``source/`` -> ``release/`` and the gradebook.
+
+    With ``only_changed``, a lab whose source, release, ``nbgrader_config.py`` and gradebook are as
+    they were when it was last released here is left as it is (generate_assignment costs seconds a
+    lab, on every ``make grade``). Returns the labs released."""
+    import json
+
     api = api or api_for(root)
+    stamps_file = root / RELEASE_STAMPS
+    stamps = json.loads(stamps_file.read_text()) if only_changed and stamps_file.exists() else {}
+    released = []
     for lab in labs:
+        digest = _release_digest(root, lab, api) if only_changed else None
+        if digest is not None and stamps.get(lab) == digest:
+            continue
         out = api.generate_assignment(lab, force=True)
         if not out["success"]:
             raise RuntimeError(f"generate_assignment {lab} failed:\n{out['log']}\n{out.get('error')}")
+        released.append(lab)
+        if only_changed:
+            stamps[lab] = _release_digest(root, lab, api)
+            stamps_file.parent.mkdir(exist_ok=True)
+            stamps_file.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n")
+    return released
 
 
+def _release_digest(root: Path, lab: str, api) -> Optional[str]:
+    """What a lab's release is made of, or None when the gradebook does not hold the lab."""
+    import hashlib
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db_url = api.coursedir.db_url
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
+        return None
+    try:
+        with Gradebook(db_url) as gb:
+            cells = sorted((c.name, c.max_score) for nb in gb.find_assignment(lab).notebooks for c in nb.grade_cells)
+    except MissingEntry:
+        return None
+    h = hashlib.sha256(repr((db_url, cells)).encode())
+    for path in [root / "nbgrader_config.py", *sorted((root / "source" / lab).rglob("*")),
+                 *sorted((root / "release" / lab).rglob("*"))]:
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def strip_solution_markers(source: str) -> str:

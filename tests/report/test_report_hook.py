@@ -8,7 +8,7 @@ from seqlab.grading import autograde, cli, report
 @pytest.fixture
 def grading_stubbed(monkeypatch, tmp_path):
     (tmp_path / "submitted" / "ann" / "lab").mkdir(parents=True)
-    monkeypatch.setattr(cli, "generate_release", lambda root, labs, api: None)
+    monkeypatch.setattr(cli, "generate_release", lambda root, labs, api, **how: [])
     monkeypatch.setattr(cli, "grade_class", lambda root, labs, students, api, **options: [autograde.Result("ann", "lab", True)])
     monkeypatch.setattr(cli, "collect", lambda root, results: [])
     monkeypatch.setattr(cli, "write_csv", lambda path, rows: None)

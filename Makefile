@@ -15,7 +15,7 @@ export TFDS_DATA_DIR := $(SHARED_TFDS)
 endif
 endif
 
-.PHONY: help venv lab instructor-lab publish grade release test bench bench-confinement bench-report report clean-grades \
+.PHONY: help venv lab instructor-lab publish grade release test bench bench-confinement bench-report bench-grading report clean-grades \
 	release-exchange collect return-feedback collect-zip export-lms
 
 help:
@@ -33,6 +33,7 @@ help:
 	@echo "make collect-zip ZIP=file LMS=canvas|moodle [LAB=NN-name] [ROSTER=csv]  LMS: import a submissions zip"
 	@echo "make export-lms [ROSTER=csv]  LMS: lms/grades_wide.csv and lms/feedback/ for upload"
 	@echo "make bench-confinement  grade the demo class confined and unconfined; write bench/confinement.json"
+	@echo "make bench-grading  one class (5 students x every lab) graded before/serial/WORKERS=1/WORKERS=2 and plainly executed; bench/grading.{json,md}"
 	@echo "make bench-report  time make report on a generated 500 students x 8 labs class; write bench/report.json"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -82,6 +83,9 @@ bench: $(STAMP)
 
 bench-confinement: $(STAMP)
 	SEQLAB_SCALE=smoke $(BIN)/python bench/confinement.py $(if $(LAB),--lab $(LAB))
+
+bench-grading: $(STAMP)
+	SEQLAB_SCALE=smoke $(BIN)/python bench/grading.py $(foreach lab,$(LAB),--lab $(lab))
 
 bench-report: $(STAMP)
 	$(BIN)/python bench/report.py

@@ -255,9 +255,9 @@ def main() -> int:
     meta = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "labs": labs, "submissions": submissions,
             "machine": f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "before": BEFORE, "workdir": str(tmp)}
-    differences = {r["run"]: [a for a, b in zip(r["grades"], runs[[x["run"] for x in runs].index("serial")]["grades"])
-                              if a != b] if r["grades"] and any(x["run"] == "serial" for x in runs) else None
-                   for r in runs}
+    serial = next((r["grades"] for r in runs if r["run"] == "serial"), None)
+    differences = {r["run"]: [row for row in r["grades"] if row not in serial] + [row for row in serial if row not in r["grades"]]
+                   for r in runs if r["grades"] is not None and serial is not None}
     args.out.write_text(json.dumps({**meta, "table": rows, "projection": proj,
                                     "differences_from_serial": differences,
                                     "grades": {r["run"]: r["grades"] for r in runs}}, indent=1) + "\n")

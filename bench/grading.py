@@ -17,7 +17,8 @@ files, no gradebook) and is timed as an instructor would see it, command start t
   after the other, as nbval would: what grading adds is measured against this.
 
 Writes ``bench/grading.json`` and ``bench/grading.md``: wall, seconds per submission, submissions per
-minute, speed-up against ``serial``, overhead against ``plain``, the load average the machine had
+minute, speed-up against ``serial``, overhead against ``plain``, the seconds each phase of the tasks
+took (summed over submissions, from ``grading.log``), the load average the machine had
 during each run, whether each run's grades.csv is identical to the serial run's, and a projection for
 500 students x 7 labs on 8, 32 and 128 workers from the measured per-submission cost.
 """
@@ -135,7 +136,19 @@ def grade_run(name: str, template: Path, tmp: Path, env: dict) -> dict:
         command += ["--workers", {"serial": "0", "workers-1": "1", "workers-2": "2"}[name]]
     wall, code, load = timed(command, run_env, tmp / name, tmp / name / "grade.log")
     rows = read_grades(course / "grades.csv")
-    return {"run": name, "wall_s": round(wall, 1), "exit": code, "load": load, "grades": rows}
+    return {"run": name, "wall_s": round(wall, 1), "exit": code, "load": load, "grades": rows,
+            "phases_s": phases(course / "grading.log")}
+
+
+def phases(log: Path) -> dict[str, float]:
+    """Seconds spent in each phase of the submissions' tasks, summed (``grading.log``'s ``---`` lines)."""
+    total: dict[str, float] = {}
+    if log.exists():
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("--- ") and "{" in line:
+                for key, value in json.loads(line[line.index("{"):line.rindex("}") + 1]).items():
+                    total[key] = round(total.get(key, 0.0) + value, 1)
+    return total
 
 
 def plain_run(template: Path, tmp: Path, env: dict) -> dict:
@@ -171,6 +184,8 @@ def table(runs: list[dict], submissions: int) -> list[dict]:
         row = {"run": r["run"], "wall_s": r["wall_s"], "s_per_submission": round(r["wall_s"] / submissions, 2),
                "submissions_per_min": round(60 * submissions / r["wall_s"], 2), "load_avg": r["load"],
                "exit": r["exit"]}
+        for phase, seconds in (r.get("phases_s") or {}).items():  # summed over submissions (on all workers)
+            row[f"{phase}_s"] = seconds
         if serial:
             row["speed_up_vs_serial"] = round(serial["wall_s"] / r["wall_s"], 2)
         if plain and r["run"] != "plain":

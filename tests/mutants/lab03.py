@@ -158,9 +158,7 @@ MUTANTS = [
     },
     {
         # Softmax over the single output unit: every review gets probability 1.0, yet the shapes
-        # and parameter count are right. Keras warns about it on stderr the first time the model is
-        # built: in the lesson cell that trains it, before the tests, so the student reads Keras'
-        # warning in their feedback and no test cell is zeroed for it.
+        # and parameter count are right.
         "name": "simple-rnn-softmax-output",
         "cell": "build_simple_rnn",
         "source": '''def build_simple_rnn(vocab_size, maxlen, embedding_dim, units=100):
@@ -172,7 +170,7 @@ MUTANTS = [
     ])
 ''',
         "fails": ["test_simple_rnn_hidden"],
-        "says": ["You are using a softmax over axis -1", 'hidden: the last layer must give a probability, sigmoid on one unit'],
+        "says": ['hidden: the last layer must give a probability, sigmoid on one unit'],
     },
     {
         # No output activation: a logit, while the loss expects a probability.

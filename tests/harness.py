@@ -116,24 +116,99 @@ def html_text(html: str) -> str:
 
 
 def _names(source: str) -> tuple[set[str], set[str]]:
-    """(names a cell defines or changes, names it reads without defining them) — a static, generous guess."""
+    """(names a cell defines or changes, names it reads without defining them) — a static, generous guess.
+
+    Scopes are followed: a function's parameters and the names it assigns are its own, and so are a
+    comprehension's loop variables, so they are neither defined by the cell nor read from before it.
+    A name a function reads and does not bind is read from the cell's globals (when it is called)."""
     import ast
 
     code = "\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!")))
     stored, loaded = set(), set()
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            stored.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            stored |= {a.asname or a.name.split(".")[0] for a in node.names}
+
+    def bound_in(body: list, args: ast.arguments | None = None) -> set[str]:
+        """Names local to a function (or class body): its parameters and what it binds, nested scopes
+        left out; minus what it declares global or nonlocal."""
+        local, declared = set(), set()
+        if args is not None:
+            local |= {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+            local |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        todo = list(body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                local.add(node.name)
+                todo.extend(node.decorator_list)
+                continue
+            if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                continue
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                declared |= set(node.names)
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                local.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                local |= {a.asname or a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                local.add(node.name)
+            todo.extend(ast.iter_child_nodes(node))
+        return local - declared
+
+    def visit(node: ast.AST, local: frozenset) -> None:
+        """Record what ``node`` defines at the cell's top level and reads from outside; ``local``:
+        the names bound by the functions and comprehensions around it."""
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                if node.name not in local:
+                    stored.add(node.name)
+                for d in node.decorator_list:
+                    visit(d, local)
+            for d in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
+                visit(d, local)
+            body = node.body if isinstance(node.body, list) else [node.body]
+            inner = local | bound_in(body, node.args)
+            for child in body:
+                visit(child, frozenset(inner))
+            return
+        if isinstance(node, ast.ClassDef):
+            if node.name not in local:
+                stored.add(node.name)
+            for child in node.bases + node.keywords + node.decorator_list:
+                visit(child, local)
+            inner = local | bound_in(node.body)
+            for child in node.body:
+                visit(child, frozenset(inner))
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            targets = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            inner = frozenset(local | targets)
+            visit(node.generators[0].iter, local)  # evaluated in the enclosing scope
+            for i, g in enumerate(node.generators):
+                if i:
+                    visit(g.iter, inner)
+                for cond in g.ifs:
+                    visit(cond, inner)
+            for elt in ([node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]):
+                visit(elt, inner)
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            stored.update(n for n in (a.asname or a.name.split(".")[0] for a in node.names) if n not in local)
         elif isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)
+            if isinstance(node.ctx, ast.Load):
+                if node.id not in local:
+                    loaded.add(node.id)
+            elif node.id not in local:  # at the top level, or declared global in a function
+                stored.add(node.id)
         elif isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
             base = node.value
             while isinstance(base, (ast.Subscript, ast.Attribute)):
                 base = base.value
-            if isinstance(base, ast.Name):
-                stored.add(base.id)  # ``results[name] = row`` changes ``results``
+            if isinstance(base, ast.Name) and base.id not in local:
+                stored.add(base.id)  # ``results[name] = row`` changes ``results``, even inside a function
+        for child in ast.iter_child_nodes(node):
+            visit(child, local)
+
+    for statement in ast.parse(code).body:
+        visit(statement, frozenset())
     return stored, loaded - stored
 
 
@@ -174,3 +249,32 @@ def pack_mutants(lab: str, mutants: list[dict]) -> list[list[dict]]:
             packs.append(pack := [])
         pack.append(m)
     return packs
+
+
+HIDDEN_FAILED = "a hidden test failed (hidden tests are not shown)"
+
+
+def hidden_messages_shown() -> bool:
+    """Whether feedback keeps a failed hidden test's assertion message (it never keeps its code).
+
+    seqlab.grading.kernel.ClearHiddenTracebacks decides; with the message hidden, a hidden test's
+    failure reads as ``HIDDEN_FAILED`` only."""
+    import nbformat
+    from nbformat.v4 import new_code_cell
+
+    from seqlab.grading.kernel import ClearHiddenTracebacks
+
+    cell = new_code_cell("### BEGIN HIDDEN TESTS\nassert f(21) == 42, 'check the loop bound'\n### END HIDDEN TESTS")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False}
+    cell.outputs = [nbformat.from_dict({
+        "output_type": "error", "ename": "AssertionError", "evalue": "check the loop bound",
+        "traceback": ["----> 2 assert f(21) == 42, 'check the loop bound'", "AssertionError: check the loop bound"]})]
+    out, _ = ClearHiddenTracebacks().preprocess_cell(cell, {}, 0)
+    return "check the loop bound" in out.outputs[0].evalue
+
+
+def feedback_text(course: Path, student: str, lab: str) -> str:
+    """The text of the feedback page ``student`` gets for ``lab`` (written when it was graded)."""
+    pages = sorted((course / "feedback" / student / lab).glob("*.html"))
+    assert pages, f"no feedback page for {student}/{lab}"
+    return "\n".join(html_text(p.read_text()) for p in pages)

@@ -5,7 +5,11 @@ points of the tests that should catch it.
 Each notebook nbgrader executes costs most of a minute, so wrong answers to different exercises
 share a submission (harness.pack_mutants): they change different answer cells and must fail
 different test cells, none of which can run another member's answer. A member that stops being
-caught, or that breaks a test it should not, still shows up as a wrong score for that submission."""
+caught, or that breaks a test it should not, still shows up as a wrong score for that submission.
+
+The same graded notebooks then give the feedback a student reads: a mutant's ``says`` (what the
+test meant to catch it tells the student) must be in its submission's feedback page, and no page
+may show a hidden test's code."""
 import importlib
 
 import pytest
@@ -47,3 +51,24 @@ def test_autograde_solutions_blank_and_mutants(lab, tmp_path):
         fails = {g for m in pack for g in m["fails"]}
         expected = {g: (0 if g in fails else p) for g, p in points.items()}
         assert scores[f"mutants-{i}"] == expected, f"mutants {[m['name'] for m in pack]}"
+
+    course = tmp_path / "course"
+    secret = harness.hidden_test_lines(lab)
+    shown = harness.hidden_messages_shown()
+    for i, pack in enumerate(packs):
+        text = harness.feedback_text(course, f"mutants-{i}", lab)
+        leaked = [s for s in secret if s in text]
+        assert not leaked, f"feedback of {[m['name'] for m in pack]} shows hidden tests: {leaked[:3]}"
+        for m in pack:
+            for words in m.get("says", []):
+                if words.startswith("hidden: "):
+                    words = words[len("hidden: "):] if shown else harness.HIDDEN_FAILED
+                assert words in text, f"{m['name']}: the student's feedback does not say {words!r}"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_mutant_says_what_the_student_reads(lab):
+    """Each wrong answer names the message its feedback must show (checked by the grading test)."""
+    for m in mutants_for(lab):
+        assert m.get("says"), f"{m['name']}: give the words its feedback must show (``says``)"
+

@@ -19,6 +19,7 @@ def build_vocab(texts, max_tokens=None):
     return vocab
 ''',
         "fails": ["test_build_vocab_hidden"],
+        "says": ['hidden: count every occurrence of a token (term frequency)'],
     },
     {
         "name": "encode-drops-unknown-tokens",
@@ -27,6 +28,7 @@ def build_vocab(texts, max_tokens=None):
     return [vocab[token] for token in tokenize(text) if token in vocab]
 ''',
         "fails": ["test_encode_visible", "test_encode_hidden"],
+        "says": ['unknown tokens become 1'],
     },
     {
         "name": "pad-ignores-truncating",
@@ -44,5 +46,24 @@ def build_vocab(texts, max_tokens=None):
     return X
 ''',
         "fails": ["test_pad_visible", "test_pad_hidden"],
+        "says": ["truncating='post' cuts the end"],
+    },
+    {
+        # Builds the rows as lists and converts at the end: right for any non-empty batch, but no
+        # sequences at all give np.array([]) of shape (0,), not (0, maxlen).
+        "name": "pad-empty-batch-not-2d",
+        "cell": "pad_or_truncate",
+        "source": '''def pad_or_truncate(seqs, maxlen, padding="pre", truncating="pre"):
+    rows = []
+    for seq in seqs:
+        seq = list(seq)
+        if len(seq) > maxlen:
+            seq = seq[-maxlen:] if truncating == "pre" else seq[:maxlen]
+        pad = [0] * (maxlen - len(seq))
+        rows.append(pad + seq if padding == "pre" else seq + pad)
+    return np.array(rows, dtype="int32")
+''',
+        "fails": ["test_pad_hidden"],
+        "says": ["hidden: no sequences at all give an int32 array of shape (0, maxlen)"],
     },
 ]

@@ -10,6 +10,7 @@ MUTANTS = [
     return one_hot(ids, W.shape[1]) @ W.T
 ''',
         "fails": ["test_embed_visible", "test_embed_hidden"],
+        "says": ['3 ids, 2 dimensions: expected shape (3, 2)'],
     },
     {
         # Right for a single sequence of ids, but flattens a batch of sequences into one list of
@@ -22,6 +23,7 @@ MUTANTS = [
     return one_hot(np.ravel(ids), W.shape[0]) @ W
 ''',
         "fails": ["test_embed_hidden"],
+        "says": ['hidden: must give vectors of shape'],
     },
     {
         # Gives the embedding a bias vector, as if it were a Dense layer.
@@ -35,6 +37,7 @@ def dense_on_flatten_params(maxlen, embedding_dim, units):
     return maxlen * embedding_dim * units + units
 ''',
         "fails": ["test_params_visible", "test_params_hidden"],
+        "says": ['10,000 words x 16 dimensions, no bias'],
     },
     {
         "name": "dense-without-bias",
@@ -47,6 +50,7 @@ def dense_on_flatten_params(maxlen, embedding_dim, units):
     return maxlen * embedding_dim * units
 ''',
         "fails": ["test_params_visible", "test_params_hidden"],
+        "says": ['200 x 16 inputs x 1 unit + 1 bias'],
     },
     {
         # Euclidean distance on the raw (unnormalised) vectors: long vectors look far away.
@@ -61,6 +65,7 @@ def dense_on_flatten_params(maxlen, embedding_dim, units):
     return [vocab[j] for j in np.argsort(distance, kind="stable")[:k]]
 ''',
         "fails": ["test_neighbours_visible", "test_neighbours_hidden"],
+        "says": ["by cosine similarity 'great' (same direction, longer) comes first"],
     },
     {
         # The word itself (similarity 1) counted as its own nearest neighbour.
@@ -74,6 +79,7 @@ def dense_on_flatten_params(maxlen, embedding_dim, units):
     return [vocab[j] for j in np.argsort(-similarity, kind="stable")[:k]]
 ''',
         "fails": ["test_neighbours_visible", "test_neighbours_hidden"],
+        "says": ['a word is not its own neighbour'],
     },
     {
         # Dot product without normalising: long vectors win whatever their direction. The visible
@@ -89,5 +95,6 @@ def dense_on_flatten_params(maxlen, embedding_dim, units):
     return [vocab[j] for j in np.argsort(-similarity, kind="stable")[:k]]
 ''',
         "fails": ["test_neighbours_hidden"],
+        "says": ['hidden: a has nearly the same direction as x'],
     },
 ]

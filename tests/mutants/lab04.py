@@ -17,6 +17,7 @@ MUTANTS = [
     return "".join(pieces)
 ''',
         "fails": ["test_generate_visible", "test_generate_hidden"],
+        "says": ['use rng only: the same seed must give the same string'],
     },
     {
         # The issue's wrong answer: only the first and last symbols are checked.
@@ -27,6 +28,7 @@ MUTANTS = [
     return len(string) >= 2 and string[0] in firsts and string[-1] == "E"
 ''',
         "fails": ["test_is_valid_visible", "test_is_valid_hidden"],
+        "says": ['after ...TVP the walk is in state 4, which cannot end with E'],
     },
     {
         # Greedy walk that follows the first transition whose symbol matches and never backtracks
@@ -45,6 +47,7 @@ MUTANTS = [
     return state is None
 ''',
         "fails": ["test_is_valid_visible", "test_is_valid_hidden"],
+        "says": ['valid embedded strings were rejected: a nested grammar must match a whole walk of itself'],
     },
     {
         # The issue's wrong answer: gradients with respect to the weights, not the inputs.
@@ -59,6 +62,7 @@ MUTANTS = [
     return np.array([float(tf.norm(g)) for g in grads])
 ''',
         "fails": ["test_gradnorms_visible", "test_gradnorms_hidden"],
+        "says": ['one norm per example and time step: expected (5, 4)'],
     },
     {
         # The mean loss over the batch instead of the sum: every norm is batch-size times too small.
@@ -73,6 +77,7 @@ MUTANTS = [
     return tf.norm(tape.gradient(loss, X), axis=-1).numpy()
 ''',
         "fails": ["test_gradnorms_visible", "test_gradnorms_hidden"],
+        "says": ['not the input gradient of the summed loss'],
     },
     {
         # The issue's wrong answer: the textbook gate order (f, i, c, o) instead of Keras' (i, f, c, o).
@@ -88,6 +93,7 @@ MUTANTS = [
     return o * np.tanh(c_t), c_t
 ''',
         "fails": ["test_lstm_step_visible", "test_lstm_step_hidden"],
+        "says": ['h differs from Keras at step 0: check the gate order (i, f, c, o)'],
     },
     {
         # h_t = o * c_t: forgets the tanh on the cell state. Small cell states hide it on short runs.
@@ -103,5 +109,50 @@ MUTANTS = [
     return o * c_t, c_t
 ''',
         "fails": ["test_lstm_step_visible", "test_lstm_step_hidden"],
+        "says": ['h differs from Keras at step 0: check the gate order (i, f, c, o) and h_t = o * tanh(c_t)'],
+    },
+    {
+        # Expands every nested grammar as the Reber grammar (the only one the visible tests nest):
+        # embedded Reber strings are right, any other sub-grammar is ignored.
+        "name": "generate-nested-always-default",
+        "cell": "generate_valid_string",
+        "source": '''def generate_valid_string(grammar, rng):
+    state, pieces = 0, []
+    while state is not None:
+        transitions = grammar[state]
+        production, state = transitions[rng.integers(len(transitions))]
+        if isinstance(production, list):
+            production = generate_valid_string(default_reber_grammar, rng)
+        pieces.append(production)
+    return "".join(pieces)
+''',
+        "fails": ["test_generate_hidden"],
+        "says": ["hidden: a nested grammar must be expanded with the sub-grammar it names"],
+    },
+    {
+        # A walk that follows the first transition that fits and never backtracks: right on the Reber
+        # grammars (no two transitions of a state share a symbol), wrong where two transitions compete.
+        "name": "is-valid-greedy-no-backtracking",
+        "cell": "is_valid",
+        "source": '''def is_valid(string, grammar):
+    def walk(g, pos):
+        state = 0
+        while state is not None:
+            for production, next_state in g[state]:
+                if isinstance(production, list):
+                    end = walk(production, pos)
+                    if end is not None:
+                        pos, state = end, next_state
+                        break
+                elif string.startswith(production, pos):
+                    pos, state = pos + len(production), next_state
+                    break
+            else:
+                return None
+        return pos
+    return walk(grammar, 0) == len(string)
+''',
+        "fails": ["test_is_valid_hidden"],
+        "says": ["hidden: when two transitions fit the same symbol, try both"],
     },
 ]

@@ -39,6 +39,7 @@ MUTANTS = [
         "source": _TABLE % {"encode": _ENCODE, "decode": '''        x = np.asarray(x).argmax(axis=-1)
         return "".join(self.indices_char[int(i)] for i in np.atleast_1d(x))'''},
         "fails": ["test_ctable_visible", "test_ctable_hidden"],
+        "says": ['with calc_argmax=False, x holds indices'],
     },
     {
         # Never takes the argmax: one-hot rows cannot be decoded.
@@ -46,6 +47,7 @@ MUTANTS = [
         "cell": "character_table",
         "source": _TABLE % {"encode": _ENCODE, "decode": '''        return "".join(self.indices_char[int(i)] for i in np.asarray(x).ravel())'''},
         "fails": ["test_ctable_visible", "test_ctable_hidden"],
+        "says": ['decode(encode(s)) must give s back'],
     },
     {
         # One row per character of C, whatever num_rows says: no padding rows.
@@ -56,6 +58,7 @@ MUTANTS = [
             x[i, self.char_indices[c]] = 1
         return x''', "decode": _DECODE},
         "fails": ["test_ctable_hidden"],
+        "says": ['hidden: encode must return (num_rows, number of characters in the alphabet)'],
     },
     {
         # The decoder returns only its last state: nothing left to produce maxlen_out characters.
@@ -63,6 +66,7 @@ MUTANTS = [
         "cell": "build_seq2seq",
         "source": _SEQ2SEQ % {"decoder": "", "activation": ', activation="softmax"'},
         "fails": ["test_seq2seq_visible", "test_seq2seq_hidden"],
+        "says": ['output must be (batch, maxlen_out, num_chars)'],
     },
     {
         # Logits instead of probabilities: same shapes and parameter count, so only the hidden
@@ -71,6 +75,7 @@ MUTANTS = [
         "cell": "build_seq2seq",
         "source": _SEQ2SEQ % {"decoder": ", return_sequences=True", "activation": ""},
         "fails": ["test_seq2seq_hidden"],
+        "says": ['hidden: each step must output a probability over the characters (softmax'],
     },
     {
         # Averages per character, as Keras' accuracy metric does: 3 right digits of 4 count 75 %.
@@ -81,5 +86,16 @@ MUTANTS = [
     return float((predicted == np.asarray(Y).argmax(axis=-1)).mean())
 ''',
         "fails": ["test_exact_match_visible", "test_exact_match_hidden"],
+        "says": ['2 of 4 answers are exactly right, so 0.5'],
+    },
+    {
+        # The visible example's answer typed in: right on the visible test, wrong everywhere else.
+        "name": "exact-match-hard-coded",
+        "cell": "exact_match",
+        "source": '''def exact_match(model, X, Y):
+    return 0.5
+''',
+        "fails": ["test_exact_match_hidden"],
+        "says": ["hidden: answers with one wrong character are not exact matches"],
     },
 ]

@@ -31,6 +31,7 @@ MUTANTS = [
         "cell": "build_string_classifier",
         "source": _STRING % dict(_STRING_OK, input_dim="vocab_size"),
         "fails": ["test_string_classifier_hidden"],
+        "says": ['hidden: with another vectorizer the Embedding has the wrong size'],
     },
     {
         # A number typed in (the lesson-scale vocabulary size).
@@ -38,6 +39,7 @@ MUTANTS = [
         "cell": "build_string_classifier",
         "source": _STRING % dict(_STRING_OK, input_dim="20_000"),
         "fails": ["test_string_classifier_visible", "test_string_classifier_hidden"],
+        "says": ['the Embedding needs vectorizer.vocabulary_size() rows'],
     },
     {
         # mask_zero ignored: same layers and parameters, but padding changes predictions.
@@ -45,6 +47,7 @@ MUTANTS = [
         "cell": "build_string_classifier",
         "source": _STRING % dict(_STRING_OK, mask="False"),
         "fails": ["test_string_classifier_hidden"],
+        "says": ['hidden: padding changed a prediction: is the mask on (mask_zero)?'],
     },
     {
         # Logits instead of a probability: same shapes and parameter count.
@@ -52,6 +55,7 @@ MUTANTS = [
         "cell": "build_string_classifier",
         "source": _STRING % dict(_STRING_OK, activation=""),
         "fails": ["test_string_classifier_hidden"],
+        "says": ['hidden: the last layer must give a probability, sigmoid on one unit'],
     },
     {
         # The vectorizer left out: the model eats ids, not strings.
@@ -66,6 +70,7 @@ MUTANTS = [
     ])
 ''',
         "fails": ["test_string_classifier_visible", "test_string_classifier_hidden"],
+        "says": ['expected TextVectorization, Embedding, SimpleRNN, Dense'],
     },
     {
         # The mean of per-batch fractions: right only when all batches have the same shape.
@@ -75,6 +80,7 @@ MUTANTS = [
     return float(np.mean([(np.asarray(b) == 0).mean() for b in batches]))
 ''',
         "fails": ["test_padding_fraction_hidden"],
+        "says": ['hidden: batches of different shapes'],
     },
     {
         # The fraction of real tokens instead of padding.
@@ -85,6 +91,7 @@ MUTANTS = [
     return float(sum((b != 0).sum() for b in batches) / sum(b.size for b in batches))
 ''',
         "fails": ["test_padding_fraction_visible", "test_padding_fraction_hidden"],
+        "says": ['7 of the 16 ids are padding'],
     },
     {
         # The first layer returns only its last state: the second LSTM gets no sequence to read.
@@ -92,6 +99,7 @@ MUTANTS = [
         "cell": "build_stacked_bilstm",
         "source": _STACKED % dict(_STACKED_OK, return_sequences="False"),
         "fails": ["test_stacked_visible", "test_stacked_hidden"],
+        "says": ['the first BiLSTM must return the whole sequence'],
     },
     {
         # Every layer returns sequences: one prediction per step instead of per review.
@@ -99,6 +107,7 @@ MUTANTS = [
         "cell": "build_stacked_bilstm",
         "source": _STACKED % dict(_STACKED_OK, return_sequences="True"),
         "fails": ["test_stacked_visible", "test_stacked_hidden"],
+        "says": ['one probability per review: the last LSTM returns its last state only'],
     },
     {
         # No mask: right shapes and counts, but padding leaks into both directions.
@@ -106,6 +115,7 @@ MUTANTS = [
         "cell": "build_stacked_bilstm",
         "source": _STACKED % dict(_STACKED_OK, mask="False"),
         "fails": ["test_stacked_visible", "test_stacked_hidden"],
+        "says": ['padding changed a prediction: mask_zero=True on the Embedding'],
     },
     {
         # Plain LSTMs, not Bidirectional: half the parameters.
@@ -113,6 +123,7 @@ MUTANTS = [
         "cell": "build_stacked_bilstm",
         "source": _STACKED % dict(_STACKED_OK, wrap_open="", wrap_close=""),
         "fails": ["test_stacked_visible", "test_stacked_hidden"],
+        "says": ['expected TextVectorization, Embedding, then one Bidirectional(LSTM) per entry of units'],
     },
     {
         # Exactly two layers whatever units holds: right for the default, wrong for (4, 3, 2) or (3,).
@@ -129,5 +140,15 @@ MUTANTS = [
     ])
 ''',
         "fails": ["test_stacked_hidden"],
+        "says": ['hidden: units=(4, 3, 2) must give three Bidirectional layers'],
+    },
+    {
+        # Softmax over the single output unit of the stacked model: every review gets 1.0, with the
+        # right layers, shapes and parameter count.
+        "name": "stacked-softmax-output",
+        "cell": "build_stacked_bilstm",
+        "source": (_STACKED % _STACKED_OK).replace('Dense(1, activation="sigmoid")', 'Dense(1, activation="softmax")'),
+        "fails": ["test_stacked_hidden"],
+        "says": ['hidden: the last layer must give a probability, sigmoid on one unit'],
     },
 ]

@@ -91,20 +91,32 @@ def test_stripped_metadata_is_restored_and_regrading_repeats_the_same_repair(tmp
     assert "nbgrader" not in original.cells[1].metadata, "the notebook as handed in is kept"
 
 
-def test_hidden_tracebacks_are_cleared():
-    cell = new_code_cell("assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(21) == 42, 'secret case'\n"
-                         "### END HIDDEN TESTS")
+def _hidden_failure(evalue: str, line: str) -> nbformat.NotebookNode:
+    cell = new_code_cell(f"assert f(1) == 2\n### BEGIN HIDDEN TESTS\n{line}\n### END HIDDEN TESTS")
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False}
     cell.outputs = [
-        nbformat.from_dict({"output_type": "error", "ename": "AssertionError", "evalue": "secret case",
-                            "traceback": ["\x1b[31m----> 3\x1b[0m assert f(21) == 42, 'secret case'"]}),
-        nbformat.from_dict({"output_type": "stream", "name": "stdout",
-                            "text": "ok\nassert f(21) == 42, 'secret case'\n"}),
+        nbformat.from_dict({"output_type": "error", "ename": "AssertionError", "evalue": evalue,
+                            "traceback": [f"\x1b[31m----> 3\x1b[0m {line}", f"AssertionError: {evalue}"]}),
+        nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": f"ok\n{line}\n"}),
     ]
-    out, _ = sandbox.ClearHiddenTracebacks().preprocess_cell(cell, {}, 0)
+    return sandbox.ClearHiddenTracebacks().preprocess_cell(cell, {}, 0)[0]
+
+
+def test_hidden_tracebacks_are_cleared_and_their_message_kept():
+    out = _hidden_failure("count every occurrence of a token", "assert f(21) == 42, 'count every occurrence of a token'")
     text = json.dumps(out.outputs)
-    assert "f(21)" not in text and "secret case" not in text
+    assert "f(21)" not in text, "the hidden test's code is never shown"
     assert out.outputs[0].ename == "AssertionError" and out.outputs[1].text == "ok\n"
+    assert out.outputs[0].evalue == "count every occurrence of a token", "the message is for the student"
+    assert out.outputs[0].traceback == ["AssertionError: count every occurrence of a token"]
+
+
+def test_a_hidden_failure_without_a_message_or_quoting_the_test_says_only_that_it_failed():
+    for evalue, line in [("", "assert f(21) == 42"),
+                         ("assert f(21) == 42", "assert f(21) == 42")]:
+        out = _hidden_failure(evalue, line)
+        assert "f(21)" not in json.dumps(out.outputs)
+        assert out.outputs[0].evalue == "a hidden test failed (hidden tests are not shown)"
 
 
 def test_test_cell_results_never_count_as_scores():

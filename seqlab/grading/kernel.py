@@ -284,8 +284,10 @@ def hidden_lines(source: str, begin: str = "### BEGIN HIDDEN TESTS", end: str = 
 class ClearHiddenTracebacks(NbGraderPreprocessor):
     """Feedback: no output of a test cell may quote a line of its hidden tests.
 
-    An error raised inside the hidden block is reported by name only; other outputs lose any
-    line that contains hidden-test text. Runs before nbgrader's ``ClearHiddenTests``.
+    An error raised inside the hidden block is reported by its name and message only (the message of
+    a hidden assert names the mistake for the student; the test's code is never shown), or as "a
+    hidden test failed" where it has no message or the message quotes hidden code; other outputs
+    lose any line that contains hidden-test text. Runs before nbgrader's ``ClearHiddenTests``.
     """
 
     min_length = Float(6, help="ignore hidden lines shorter than this (e.g. ')')").tag(config=True)
@@ -304,7 +306,10 @@ class ClearHiddenTracebacks(NbGraderPreprocessor):
         for out in cell.outputs:
             if out.output_type == "error":
                 if any(leaks(t) for t in out.traceback) or leaks(out.get("evalue", "")):
-                    out.evalue = "a hidden test failed (hidden tests are not shown)"
+                    # The code goes; the assertion's message stays (it is written for the student
+                    # and names the mistake), unless it quotes the hidden code itself or is empty.
+                    if leaks(out.get("evalue", "")) or not out.get("evalue", "").strip():
+                        out.evalue = "a hidden test failed (hidden tests are not shown)"
                     out.traceback = [f"{out.ename}: {out.evalue}"]
             elif out.output_type == "stream":
                 out.text = "".join(l for l in out.text.splitlines(True) if not leaks(l))

@@ -29,6 +29,7 @@ MUTANTS = [
     return np.concatenate([np.asarray(texts, dtype=object) for texts in splits.values()])
 ''',
         "fails": ["test_corpus_visible", "test_corpus_hidden"],
+        "says": ['the test split is what we score on: never pretrain on it', 'hidden: a test review was pretrained on'],
     },
     {
         # Keeps only the splits called train and unsupervised, hard-coded: right on the notebook's
@@ -39,6 +40,7 @@ MUTANTS = [
     return np.concatenate([np.asarray(splits[name], dtype=object) for name in ("train", "unsupervised") if name in splits])
 ''',
         "fails": ["test_corpus_hidden"],
+        "says": ['hidden: keep the order of the splits and of their texts'],
     },
     {
         # Raw unigram frequencies, no 0.75 power.
@@ -50,6 +52,7 @@ MUTANTS = [
     return p / p.sum()
 ''',
         "fails": ["test_negative_distribution_visible", "test_negative_distribution_hidden"],
+        "says": ['P(i) is proportional to count ** 0.75', 'hidden: the flattened unigram distribution, count ** 0.75'],
     },
     {
         # The issue's second named mistake: padding (and unknown words) become targets and contexts.
@@ -57,6 +60,7 @@ MUTANTS = [
         "cell": "skipgram_pairs",
         "source": _PAIRS % {"skip_target": "pass", "keep_context": "", "draw": _BY_PROBS},
         "fails": ["test_skipgram_pairs_visible", "test_skipgram_pairs_hidden"],
+        "says": ['padding (id 0) is never a target or a context', "hidden: the positive pairs must be every real word with every real word at most window_size positions away: check the window's edges, and skip padding (0) and unknown words (1) while still counting their positions"],
     },
     {
         # Skips padding but not the unknown word: only the hidden test has [UNK] in a review.
@@ -65,6 +69,7 @@ MUTANTS = [
         "source": _PAIRS % {"skip_target": "if target == 0:\n            continue",
                             "keep_context": " and ids[j] != 0", "draw": _BY_PROBS},
         "fails": ["test_skipgram_pairs_hidden"],
+        "says": ["hidden: the positive pairs must be every real word with every real word at most window_size positions away: check the window's edges, and skip padding (0) and unknown words (1) while still counting their positions"],
     },
     {
         # The issue's third named mistake: negatives drawn uniformly from the real words, probs ignored.
@@ -73,6 +78,7 @@ MUTANTS = [
         "source": _PAIRS % {"skip_target": "if target < 2:\n            continue", "keep_context": " and ids[j] >= 2",
                             "draw": "rng.integers(2, len(probs), size=num_pos * num_negative)"},
         "fails": ["test_skipgram_pairs_hidden"],
+        "says": ['hidden: negatives must be drawn from probs, not uniformly'],
     },
     {
         # One table for targets and contexts: half the parameters.
@@ -86,6 +92,7 @@ MUTANTS = [
     return keras.Model([target, context], keras.layers.Activation("sigmoid")(score))
 ''',
         "fails": ["test_skipgram_visible", "test_skipgram_hidden"],
+        "says": ['two embeddings and no other weights', 'hidden: a target table and a separate context table, and no other weights'],
     },
     {
         # The tables swapped: the target is looked up in the context table.
@@ -100,6 +107,7 @@ MUTANTS = [
     return keras.Model([target, context], keras.layers.Activation("sigmoid")(score))
 ''',
         "fails": ["test_skipgram_hidden"],
+        "says": ['hidden: sigmoid of target-vector . context-vector (inputs in the order [target, context])'],
     },
     {
         # The issue's first named mistake: the matrix is off by one row (the padding row forgotten,
@@ -114,6 +122,7 @@ MUTANTS = [
     return matrix
 ''',
         "fails": ["test_embedding_matrix_visible", "test_embedding_matrix_hidden"],
+        "says": ['row i must hold the vector of vocab[i]: row 0 is the padding, row 1 the unknown word', "hidden: row 1 ('[UNK]') has no pretrained vector: it must be zero"],
     },
     {
         # Words without a vector get a random row instead of zeros: right on the visible test's
@@ -129,6 +138,7 @@ MUTANTS = [
     return matrix
 ''',
         "fails": ["test_embedding_matrix_hidden"],
+        "says": ["hidden: row 3 ('w1') has no pretrained vector: it must be zero"],
     },
     {
         # The matrix is never loaded: the embedding starts from random numbers.
@@ -144,6 +154,7 @@ MUTANTS = [
     ])
 ''',
         "fails": ["test_pretrained_lstm_visible", "test_pretrained_lstm_hidden"],
+        "says": ['the embedding must start from the pretrained matrix', 'hidden: a frozen embedding must hold the pretrained matrix too'],
     },
     {
         # trainable ignored: the embedding is always fine-tuned.
@@ -160,5 +171,6 @@ MUTANTS = [
     ])
 ''',
         "fails": ["test_pretrained_lstm_hidden"],
+        "says": ['hidden: trainable=False must freeze the embedding'],
     },
 ]

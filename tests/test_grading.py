@@ -8,8 +8,9 @@ different test cells, none of which can run another member's answer. A member th
 caught, or that breaks a test it should not, still shows up as a wrong score for that submission.
 
 The same graded notebooks then give the feedback a student reads: a mutant's ``says`` (what the
-test meant to catch it tells the student) must be in its submission's feedback page, and no page
-may show a hidden test's code."""
+test meant to catch it tells the student) must be in an output on its submission's feedback page
+(not only in the visible test's code, which the page shows too), and no page may show a hidden
+test's code."""
 import importlib
 
 import pytest
@@ -55,6 +56,9 @@ def test_autograde_solutions_blank_and_mutants(lab, tmp_path):
     course = tmp_path / "course"
     secret = harness.hidden_test_lines(lab)
     shown = harness.hidden_messages_shown()
+    # A visible test's message is in its code too, and the feedback shows that code: the words must
+    # be on the page more often than in the notebook's code cells, i.e. in an output as well.
+    code = "\n".join(c.source for c in harness.release_nb(lab).cells if c.cell_type == "code")
     for i, pack in enumerate(packs):
         text = harness.feedback_text(course, f"mutants-{i}", lab)
         leaked = [s for s in secret if s in text]
@@ -63,7 +67,8 @@ def test_autograde_solutions_blank_and_mutants(lab, tmp_path):
             for words in m.get("says", []):
                 if words.startswith("hidden: "):
                     words = words[len("hidden: "):] if shown else harness.HIDDEN_FAILED
-                assert words in text, f"{m['name']}: the student's feedback does not say {words!r}"
+                assert text.count(words) > code.count(words), \
+                    f"{m['name']}: the student's feedback does not say {words!r} (only its test's code does)"
 
 
 @pytest.mark.parametrize("lab", LABS)

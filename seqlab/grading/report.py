@@ -147,8 +147,8 @@ def lab_cells(root: Path, lab: str) -> list[Cell]:
     """The lab's answer, test and written-answer cells, in notebook order.
 
     A test cell belongs to the exercise of the nearest answer cell above it; it is hidden when its
-    source holds a ``BEGIN HIDDEN TESTS`` block (``visible + hidden`` when code, not only comments,
-    stands outside it)."""
+    source holds a ``BEGIN HIDDEN TESTS`` block (``visible + hidden`` when code, not only comments
+    and print lines, stands outside it)."""
     release = _cells(root / "release" / lab / f"{lab}.ipynb")
     source = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c
               for c in _cells(root / "source" / lab / f"{lab}.ipynb")}
@@ -167,7 +167,9 @@ def lab_cells(root: Path, lab: str) -> list[Cell]:
             out.append(Cell(gid, "written", float(meta.get("points") or 0), starter=text,
                             reference=strip_solution_markers(src)))
         else:
-            outside = [l for l in _HIDDEN.sub("", src).splitlines() if l.strip() and not l.lstrip().startswith("#")]
+            # Comments and print lines (the "N more points from hidden tests" line) are not tests.
+            outside = [l for l in _HIDDEN.sub("", src).splitlines()
+                       if l.strip() and not l.lstrip().startswith(("#", "print("))]
             visibility = ("visible" if not _HIDDEN.search(src) else
                           "hidden" if not outside else "visible + hidden")
             out.append(Cell(gid, "test", float(meta.get("points") or 0), visibility, exercise or gid))

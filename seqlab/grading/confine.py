@@ -233,7 +233,7 @@ def remove_cgroup(private: str, parent: Optional[str]) -> None:
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    except OSError:
         pass
 
 
@@ -312,30 +312,6 @@ def _outer(args: argparse.Namespace, cmd: list[str]) -> int:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
     code = running[0].wait()
     return code if code >= 0 else 128 - code
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, read from /proc (children before their own children)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 # --- the supervisor: the kernel's parent, outside Landlock's domain ----------------------------
@@ -451,8 +427,9 @@ def _children() -> dict[int, list[int]]:
     return children
 
 
-def _descendants() -> list[int]:
-    children, found, todo = _children(), [], [os.getpid()]
+def _descendants(pid: Optional[int] = None) -> list[int]:
+    """Every process below ``pid`` (default: this one), children before their own children."""
+    children, found, todo = _children(), [], [pid or os.getpid()]
     while todo:
         for child in children.get(todo.pop(), []):
             found.append(child)

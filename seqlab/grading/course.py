@@ -76,9 +76,9 @@ def generate_release(root: Path, labs: list[str], api=None, *, only_changed: boo
 
 def _release_digest(root: Path, lab: str, api) -> Optional[str]:
     """What a lab's release is made of, or None when the gradebook does not hold the lab."""
-    import hashlib
-
     from nbgrader.api import Gradebook, MissingEntry
+
+    from .task import digest_of, read_folder
 
     db_url = api.coursedir.db_url
     if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
@@ -88,12 +88,10 @@ def _release_digest(root: Path, lab: str, api) -> Optional[str]:
             cells = sorted((c.name, c.max_score) for nb in gb.find_assignment(lab).notebooks for c in nb.grade_cells)
     except MissingEntry:
         return None
-    h = hashlib.sha256(repr((db_url, cells)).encode())
-    for path in [root / "nbgrader_config.py", *sorted((root / "source" / lab).rglob("*")),
-                 *sorted((root / "release" / lab).rglob("*"))]:
-        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+    files = {f"{part}/{name}": data for part in ("source", "release")
+             for name, data in read_folder(root / part / lab).items()}
+    files["nbgrader_config.py"] = (root / "nbgrader_config.py").read_bytes()
+    return digest_of(files, db_url, repr(cells))
 
 
 def strip_solution_markers(source: str) -> str:

@@ -43,7 +43,7 @@ def api_for(root: Path, overrides: Optional[dict] = None):
     return NbGraderAPI(coursedir, config=config)
 
 
-#: What ``generate_release(only_changed=True)`` last released, per lab: a digest of its inputs.
+#: What ``generate_release`` last released, per lab: a digest of its inputs.
 RELEASE_STAMPS = Path("autograded") / ".seqlab-release.json"
 
 
@@ -57,7 +57,7 @@ def generate_release(root: Path, labs: list[str], api=None, *, only_changed: boo
 
     api = api or api_for(root)
     stamps_file = root / RELEASE_STAMPS
-    stamps = json.loads(stamps_file.read_text()) if only_changed and stamps_file.exists() else {}
+    stamps = json.loads(stamps_file.read_text()) if stamps_file.exists() else {}
     released = []
     for lab in labs:
         digest = _release_digest(root, lab, api) if only_changed else None
@@ -67,10 +67,10 @@ def generate_release(root: Path, labs: list[str], api=None, *, only_changed: boo
         if not out["success"]:
             raise RuntimeError(f"generate_assignment {lab} failed:\n{out['log']}\n{out.get('error')}")
         released.append(lab)
-        if only_changed:
-            stamps[lab] = _release_digest(root, lab, api)
-            stamps_file.parent.mkdir(exist_ok=True)
-            stamps_file.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n")
+        # Stamped either way: after `make release`, the next `make grade` has nothing to release.
+        stamps[lab] = _release_digest(root, lab, api)
+        stamps_file.parent.mkdir(exist_ok=True)
+        stamps_file.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n")
     return released
 
 

@@ -30,6 +30,7 @@ def test_a_lab_is_released_again_only_when_what_it_is_made_of_changed(tmp_path):
     (course / "gradebook.db").unlink()
     assert generate_release(course, [LAB], api, only_changed=True) == [LAB], "gradebook gone"
     assert generate_release(course, [LAB], api) == [LAB], "make release always releases"
+    assert generate_release(course, [LAB], api, only_changed=True) == [], "...and stamps what it released"
 
 
 def test_a_course_copied_whole_keeps_its_stamps(tmp_path):

@@ -22,6 +22,11 @@ c.Execute.interrupt_on_timeout = True
 # After a cell's reply, wait this long for its last output: nbgrader's 4 s default fails whole
 # submissions on a busy 2-core machine.
 c.Execute.iopub_timeout = 30
+# When the last cell is done the kernel is killed, not asked to exit: a graceful exit waits about a
+# second per submission for TensorFlow to tear itself down, for nothing a grade needs. Killing is the
+# path every confined kernel is built for (the launcher's process group goes, the sandbox dies with
+# bwrap, the kernel's cgroup is emptied; tests/grading/test_confinement.py checks none survives).
+c.Execute.shutdown_kernel = "immediate"
 
 # nbgrader scores a test cell 0 if it wrote *anything* to stderr. In a grading kernel Python
 # warnings (Keras' about the student's own model among them) go to the cell's stdout, so the student

@@ -6,7 +6,8 @@ A throw-away course releases the labs and gets a class of five students per lab:
 solutions twice (``ref-1``, ``ref-2``), the blank release twice (``blank-1``, ``blank-2``: the demo
 class twice over) and one mistake from ``tests/mutants/`` (``mutant``: the first of each lab's list,
 typed into the reference). 7 labs: 35 submissions. Each run gets a fresh copy of that course (same
-files, no gradebook) and is timed as an instructor would see it, command start to exit:
+files, no gradebook, no grades; its labs released, as a course is when its students hand in) and
+is timed as an instructor would see it, command start to exit:
 
 - ``before``: ``python -m seqlab.grading`` of commit 69986cb, the engine before this issue
   (one submission after the other, the whole course's nbgrader per submission; its kernels are
@@ -14,7 +15,10 @@ files, no gradebook) and is timed as an instructor would see it, command start t
 - ``serial``: today's ``make grade WORKERS=0`` (each submission a self-contained task, in-process);
 - ``workers-1`` / ``workers-2``: ``make grade WORKERS=1`` / ``WORKERS=2`` (a local Dask cluster);
 - ``plain``: every submitted notebook executed with nbclient, no grading, no confinement, one
-  after the other, as nbval would: what grading adds is measured against this.
+  after the other, as nbval would: what grading adds is measured against this;
+- ``plain-2``: the same, by two processes taking the next notebook as they finish, each kernel
+  single-threaded as a Dask worker's is: what two cores give two plain executions on this machine,
+  the ceiling against which ``workers-2`` is read.
 
 Writes ``bench/grading.json`` and ``bench/grading.md``: wall, seconds per submission, submissions per
 minute, speed-up against ``serial``, overhead against ``plain``, the seconds each phase of the tasks
@@ -44,10 +48,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 import nbformat  # noqa: E402
 
 from seqlab.grading import confine  # noqa: E402
+from seqlab.grading.batch import default_cores  # noqa: E402
 from seqlab.grading.course import api_for, generate_release, labs_in  # noqa: E402
 
 BEFORE = "69986cb"
-RUNS = ("before", "serial", "workers-1", "workers-2", "plain")
+RUNS = ("before", "serial", "workers-1", "workers-2", "plain", "plain-2")
+#: What a course keeps under autograded/ from its hand-out: the release stamp (``make release`` /
+#: ``make grade`` re-release a lab only when its source changed). Grades and the ledger go.
+RELEASE_STAMP = ".seqlab-release.json"
 STUDENTS = ("ref-1", "ref-2", "blank-1", "blank-2", "mutant")
 #: grades.csv columns that must agree between runs (not how long a submission took).
 COMPARED = ("student", "lab", "score", "max_score", "status")
@@ -77,7 +85,11 @@ def write_class(course: Path, labs: list[str]) -> int:
 
 
 def fresh_copy(template: Path, where: Path) -> Path:
-    shutil.copytree(template, where, ignore=shutil.ignore_patterns("gradebook.db", "autograded", "feedback"))
+    # The template's gradebook holds its released labs and no student: a course at hand-in time.
+    shutil.copytree(template, where, ignore=shutil.ignore_patterns("autograded", "feedback"))
+    if (template / "autograded" / RELEASE_STAMP).exists():
+        (where / "autograded").mkdir()
+        shutil.copy(template / "autograded" / RELEASE_STAMP, where / "autograded")
     return where
 
 
@@ -151,21 +163,39 @@ def phases(log: Path) -> dict[str, float]:
     return total
 
 
-def plain_run(template: Path, tmp: Path, env: dict) -> dict:
+PLAIN = (
+    "import sys, nbformat\n"
+    "from concurrent.futures import ProcessPoolExecutor\n"
+    "from nbclient import NotebookClient\n"
+    "from pathlib import Path\n"
+    "def execute(path):\n"
+    "    path = Path(path)\n"
+    "    nb = nbformat.read(path, as_version=4)\n"
+    "    NotebookClient(nb, timeout=600, kernel_name='python3', allow_errors=True,\n"
+    "                   resources={'metadata': {'path': str(path.parent)}}).execute()\n"
+    "if __name__ == '__main__':\n"
+    "    processes, notebooks = int(sys.argv[1]), sys.argv[2:]\n"
+    "    if processes == 1:\n"
+    "        list(map(execute, notebooks))\n"
+    "    else:\n"
+    "        with ProcessPoolExecutor(processes) as pool:\n"
+    "            list(pool.map(execute, notebooks, chunksize=1))\n"
+)
+
+
+def plain_run(name: str, template: Path, tmp: Path, env: dict) -> dict:
     """Each submitted notebook executed as nbval would: a kernel per notebook, every cell, no grading."""
-    course = fresh_copy(template, tmp / "plain" / "course")
-    script = (
-        "import sys, nbformat\n"
-        "from nbclient import NotebookClient\n"
-        "from pathlib import Path\n"
-        "for path in map(Path, sys.argv[1:]):\n"
-        "    nb = nbformat.read(path, as_version=4)\n"
-        "    NotebookClient(nb, timeout=600, kernel_name='python3', allow_errors=True,\n"
-        "                   resources={'metadata': {'path': str(path.parent)}}).execute()\n"
-    )
+    course = fresh_copy(template, tmp / name / "course")
     notebooks = sorted(str(p) for p in (course / "submitted").glob("*/*/*.ipynb"))
-    wall, code, load = timed([sys.executable, "-c", script, *notebooks], env, tmp / "plain", tmp / "plain" / "run.log")
-    return {"run": "plain", "wall_s": round(wall, 1), "exit": code, "load": load, "grades": None}
+    processes = 2 if name == "plain-2" else 1
+    run_env = dict(env)
+    if processes > 1:  # as batch.py gives each of N workers on this machine's cores
+        threads = str(max(1, default_cores() // processes))
+        run_env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=threads)
+    (tmp / name / "plain.py").write_text(PLAIN)
+    wall, code, load = timed([sys.executable, str(tmp / name / "plain.py"), str(processes), *notebooks], run_env,
+                             tmp / name, tmp / name / "run.log")
+    return {"run": name, "wall_s": round(wall, 1), "exit": code, "load": load, "grades": None}
 
 
 def read_grades(path: Path) -> list[dict] | None:
@@ -178,7 +208,7 @@ def read_grades(path: Path) -> list[dict] | None:
 
 def table(runs: list[dict], submissions: int) -> list[dict]:
     by = {r["run"]: r for r in runs}
-    serial, plain = by.get("serial"), by.get("plain")
+    serial, plain, plain2 = by.get("serial"), by.get("plain"), by.get("plain-2")
     rows = []
     for r in runs:
         row = {"run": r["run"], "wall_s": r["wall_s"], "s_per_submission": round(r["wall_s"] / submissions, 2),
@@ -188,7 +218,9 @@ def table(runs: list[dict], submissions: int) -> list[dict]:
             row[f"{phase}_s"] = seconds
         if serial:
             row["speed_up_vs_serial"] = round(serial["wall_s"] / r["wall_s"], 2)
-        if plain and r["run"] != "plain":
+        if plain and r["run"] == "plain-2":
+            row["plain_2_vs_plain"] = round(plain["wall_s"] / r["wall_s"], 2)
+        if plain and not r["run"].startswith("plain"):
             row["overhead_vs_plain"] = f"{100 * (r['wall_s'] - plain['wall_s']) / plain['wall_s']:+.0f} %"
         if r["grades"] is not None and serial and serial["grades"] is not None:
             row["grades_csv_as_serial"] = r["grades"] == serial["grades"]
@@ -249,8 +281,9 @@ def main() -> int:
         submissions = write_class(template, labs)
     else:
         submissions = len(list((template / "submitted").glob("*/*")))
-    shutil.rmtree(template / "autograded", ignore_errors=True)
-    (template / "gradebook.db").unlink(missing_ok=True)
+    for path in (template / "autograded").glob("*"):  # an earlier --keep run's grades; the stamp stays
+        if path.name != RELEASE_STAMP:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
     print(f"{submissions} submissions in {template}")
 
     runs = []
@@ -259,7 +292,7 @@ def main() -> int:
             (tmp / name).mkdir(parents=True, exist_ok=True)
             shutil.rmtree(tmp / name / "course", ignore_errors=True)
             print(f"{name} ...", end=" ", flush=True)
-            run = plain_run(template, tmp, env) if name == "plain" else grade_run(name, template, tmp, env)
+            run = plain_run(name, template, tmp, env) if name.startswith("plain") else grade_run(name, template, tmp, env)
             print(f"{run['wall_s']} s (exit {run['exit']}, load {run['load']})", flush=True)
             runs.append(run)
     finally:

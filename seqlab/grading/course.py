@@ -91,7 +91,12 @@ def _release_digest(root: Path, lab: str, api) -> Optional[str]:
     files = {f"{part}/{name}": data for part in ("source", "release")
              for name, data in read_folder(root / part / lab).items()}
     files["nbgrader_config.py"] = (root / "nbgrader_config.py").read_bytes()
-    return digest_of(files, db_url, repr(cells))
+    # The gradebook by where it is: a SQLite file inside the course by its place in the course, so a
+    # course moved or copied whole (stamps, gradebook and all) keeps its stamps.
+    where = db_url
+    for path in {os.path.abspath(root), str(Path(root).resolve()), os.path.abspath(api.coursedir.root)}:
+        where = where.replace(f"sqlite:///{path}/", "sqlite:///<course>/")
+    return digest_of(files, where, repr(cells))
 
 
 def strip_solution_markers(source: str) -> str:

@@ -30,3 +30,16 @@ def test_a_lab_is_released_again_only_when_what_it_is_made_of_changed(tmp_path):
     (course / "gradebook.db").unlink()
     assert generate_release(course, [LAB], api, only_changed=True) == [LAB], "gradebook gone"
     assert generate_release(course, [LAB], api) == [LAB], "make release always releases"
+
+
+def test_a_course_copied_whole_keeps_its_stamps(tmp_path):
+    import shutil
+
+    course = harness.make_course(tmp_path / "here", [LAB])
+    assert generate_release(course, [LAB], api_for(course), only_changed=True) == [LAB]
+    moved = tmp_path / "there" / "course"
+    shutil.copytree(course, moved)  # stamps (autograded/), gradebook and all, to another path
+    assert generate_release(moved, [LAB], api_for(moved), only_changed=True) == [], \
+        "the same course elsewhere: nothing to release"
+    (moved / "gradebook.db").unlink()
+    assert generate_release(moved, [LAB], api_for(moved), only_changed=True) == [LAB]

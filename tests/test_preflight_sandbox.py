@@ -160,7 +160,7 @@ def test_stderr_that_is_not_noise_stays_among_noise():
     # stderr, e.g. a logging call, stays and nbgrader scores it as ever.
     mine = "my debug line about keras layers\nWARNING:root:Warning: vocabulary is empty\n"
     out = _stderr_cell(NOISE + mine + NOISE).outputs
-    assert len(out) == 1 and out[0].text == mine
+    assert len(out) == 1 and out[0].text.strip() == mine.strip()
 
 
 def test_noise_matching_is_linear_on_a_pathological_chunk():

@@ -126,3 +126,63 @@ def test_test_cell_results_never_count_as_scores():
                                         "data": {"text/plain": "1e9"}, "metadata": {}})]
     out, _ = sandbox.DropTestCellResults().preprocess_cell(cell, {}, 0)
     assert out.outputs == []
+
+
+# Start-up and runtime noise as TensorFlow 2.x writes it on a CPU machine (copied from real kernels).
+NOISE = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1733500000.123456   12345 cpu_feature_guard.cc:210] This TensorFlow binary is optimized"
+    " to use available CPU instructions in performance-critical operations.\n"
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the"
+    " appropriate compiler flags.\n"
+    "2026-12-07 00:00:00.000000: I external/local_xla/xla/tsl/cuda/cudart_stub.cc:32] Could not find cuda"
+    " drivers on your machine, GPU will not be used.\n"
+    "E0000 00:00:1733500000.654321   12345 cuda_dnn.cc:8310] Unable to register cuDNN factory: Attempting"
+    " to register factory for plugin cuDNN when one has already been registered\n"
+    "WARNING:tensorflow:5 out of the last 5 calls to <function f at 0x7f> triggered tf.function retracing.\n"
+    "\n"
+)
+
+
+def _stderr_cell(text):
+    cell = new_code_cell("check()")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False}
+    cell.outputs = [nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": text})]
+    return sandbox.DropStderrNoise().preprocess_cell(cell, {}, 0)[0]
+
+
+def test_stderr_noise_alone_is_dropped():
+    assert _stderr_cell(NOISE).outputs == []
+
+
+def test_stderr_that_is_not_noise_stays_among_noise():
+    # What the old filter dropped whole because a word matched ("keras", "Warning"): a student's own
+    # stderr, e.g. a logging call, stays and nbgrader scores it as ever.
+    mine = "my debug line about keras layers\nWARNING:root:Warning: vocabulary is empty\n"
+    out = _stderr_cell(NOISE + mine + NOISE).outputs
+    assert len(out) == 1 and out[0].text.strip() == mine.strip()
+
+
+def test_noise_matching_is_linear_on_a_pathological_chunk():
+    # A megabyte with no newline that starts like a noise line and nearly matches many alternatives:
+    # a backtracking pattern over the whole chunk would not return; per-line matching does at once.
+    line = "I0000 00:00:1.1   1 a.cc:1" + " cpu_feature_guar" * 60_000 + "\n"
+    assert sandbox.strip_stderr_noise(line * 3) == line * 3
+
+
+def test_a_grading_kernel_sends_python_warnings_to_stdout():
+    # The same code SandboxedExecute runs before the first cell, in a plain interpreter.
+    import contextlib, io
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        import warnings
+        saved = warnings.showwarning
+        try:
+            exec(sandbox.WARNINGS_TO_STDOUT, {})
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                warnings.warn("softmax over a single unit", UserWarning)
+        finally:
+            warnings.showwarning = saved
+    assert "UserWarning: softmax over a single unit" in out.getvalue()
+    assert err.getvalue() == ""

@@ -10,6 +10,10 @@ nbgrader runs each submission in a Jupyter kernel; ``nbgrader_config.py`` wires 
   NumPy, builtins and IPython's shell (and Keras' utilities once the setup cell imported them);
   before every test cell it restores them, so a solution that monkeypatches ``np.array_equal`` or
   IPython's traceback display gains nothing; and it checks that each test cell really ran to its end.
+- Python warnings (Keras' among them) reach a cell's stdout in a grading kernel, and
+  :class:`DropStderrNoise` drops TensorFlow's start-up and runtime noise from stderr, line by line:
+  nbgrader scores a test cell 0 for any stderr, so what is left there is the student's doing, and a
+  warning about the student's own model is feedback they read, not a lost test.
 - :class:`DropTestCellResults`: a test cell's last value never counts as partial credit (nbgrader
   aborts the whole submission when such a value exceeds the cell's points).
 - :class:`ClearHiddenTracebacks`: feedback shows no hidden-test line in any output.
@@ -38,8 +42,21 @@ DEFAULT_MEMORY_GB = 4.0
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+# Python warnings go to the running cell's stdout, formatted as Python formats them: a Keras
+# warning about the student's model (e.g. a softmax over one unit) reaches the feedback without
+# nbgrader reading it as a failure. Run before the first cell (part of SNAPSHOT).
+WARNINGS_TO_STDOUT = r'''
+def __seqlab_warnings_to_stdout():
+    import sys, warnings
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+    warnings.showwarning = showwarning
+__seqlab_warnings_to_stdout()
+del __seqlab_warnings_to_stdout
+'''
+
 # Run silently before the first cell: remember the pristine state of what tests rely on.
-SNAPSHOT = r'''
+SNAPSHOT = WARNINGS_TO_STDOUT + r'''
 def __seqlab_snapshot():
     import builtins, importlib, sys, types
     guard = types.ModuleType("_seqlab_guard")
@@ -256,6 +273,47 @@ class SandboxedExecute(Execute):
                 output_type="error", ename="GradingIntegrityError",
                 evalue="this test cell did not run to its end as written",
                 traceback=["GradingIntegrityError: this test cell did not run to its end as written"]))
+        return cell, resources
+
+
+#: One stderr line of start-up or runtime noise that is never the student's doing, matched from the
+#: line's start (each alternative is linear in the line's length: no backtracking blow-up).
+STDERR_NOISE = re.compile("|".join((
+    r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w./-]+:\d+\] ",  # TensorFlow's C++ log (absl format)
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    r"WARNING:(?:tensorflow|absl):.*(?:retracing|tf\.function)",  # "5 out of the last 5 calls ..."
+    r".*(?:oneDNN custom operations are on|TF_ENABLE_ONEDNN_OPTS|cpu_feature_guard"
+    r"|This TensorFlow binary is optimized|rebuild TensorFlow with the appropriate compiler flags)",
+    r".*(?:Unable to register cu(?:DNN|FFT|BLAS) factory|computation placer already registered"
+    r"|failed call to cuInit|Could not find cuda drivers|TF-TRT Warning)",
+)))
+
+
+def strip_stderr_noise(text: str) -> str:
+    """``text`` without its noise lines (:data:`STDERR_NOISE`); blank when nothing else was there."""
+    kept = [line for line in text.splitlines(True) if not STDERR_NOISE.match(line)]
+    return "".join(kept) if any(line.strip() for line in kept) else ""
+
+
+class DropStderrNoise(NbGraderPreprocessor):
+    """Drop TensorFlow's noise lines from every stderr output; an output left blank goes.
+
+    nbgrader scores a test cell 0 if it wrote anything to stderr. Start-up and runtime notices are
+    never the student's mistake; everything else on stderr stays and is scored as nbgrader does
+    (Python warnings do not land here in a grading kernel: they go to stdout, see ``SNAPSHOT``).
+    """
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        if cell.cell_type != "code":
+            return cell, resources
+        outputs = []
+        for out in cell.outputs:
+            if out.output_type == "stream" and out.name == "stderr":
+                out.text = strip_stderr_noise(out.text)
+                if not out.text:
+                    continue
+            outputs.append(out)
+        cell.outputs = outputs
         return cell, resources
 
 

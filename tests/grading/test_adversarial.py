@@ -75,3 +75,13 @@ def test_feedback_never_shows_hidden_tests(batch):
         text = harness.html_text(path.read_text())
         leaked = [s for s in secret if s in text]
         assert not leaked, f"{path.relative_to(course)} shows hidden tests: {leaked[:3]}"
+
+
+def test_a_python_warning_from_the_students_code_reaches_their_feedback(batch):
+    # Full marks (test_case above): the warning went to stdout, TensorFlow's retracing notice on
+    # stderr was dropped as noise. And the student reads the warning their code raised.
+    course = batch[0]
+    page = course / "feedback" / "keras-warning-on-stderr" / LAB / f"{LAB}.html"
+    text = harness.html_text(page.read_text())
+    assert "UserWarning" in text and "is slow; use keras.layers.TextVectorization" in text
+    assert "retracing" not in text, "TensorFlow's runtime notice is noise, not feedback"

@@ -5,10 +5,10 @@ The kernel is this virtual environment's Python with the student tree first on `
 this repository's editable ``seqlab`` install taken out of the import system, so ``seqlab`` is the
 student tree's and ``seqlab.grading`` cannot be imported. Grading with nbgrader's whole machinery is
 tests/test_grading.py's job; here a test cell earns its points when it raises nothing and writes
-nothing to stderr that the course's ``IgnorePattern`` would keep (what nbgrader would score 0).
+nothing to stderr but the noise the grader drops (what nbgrader would score 0). As in a grading
+kernel, Python warnings go to stdout.
 """
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -17,10 +17,10 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
-from traitlets.config.loader import PyFileConfigLoader
 
 import harness
 from seqlab.grading import course
+from seqlab.grading.kernel import WARNINGS_TO_STDOUT, strip_stderr_noise
 
 KERNEL = "seqlab-student"
 # Run as `python -c KERNEL_MAIN -f {connection_file}`: forget the editable install of this
@@ -41,12 +41,6 @@ def _check_cell(student_root: Path) -> str:
             f"assert seqlab.__file__.startswith({str(student_root) + '/'!r}), seqlab.__file__\n"
             "assert importlib.util.find_spec('seqlab.grading') is None, 'the grading engine is importable'\n"
             "assert importlib.util.find_spec('seqlab.bench') is None\n")
-
-
-def _ignore_pattern() -> re.Pattern:
-    """The course's ``IgnorePattern.pattern`` (stderr lines nbgrader drops before scoring)."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(harness.ROOT)).load_config()
-    return re.compile(config.IgnorePattern.pattern)
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +68,9 @@ def test_reference_answers_get_full_marks_in_the_student_tree(lab, kernels, stud
     folder = student_repo / "labs" / lab
     nb = course.solved_notebook(harness.source_nb(lab), nbformat.read(folder / f"{lab}.ipynb", as_version=4))
     nb.cells.insert(0, nbformat.v4.new_code_cell(_check_cell(student_repo)))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(WARNINGS_TO_STDOUT))  # as the grading kernel does
     NotebookClient(nb, km=KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernels), timeout=600,
                    resources={"metadata": {"path": str(folder)}}).execute()  # raises on any error
-    ignore = _ignore_pattern()
     earned, possible, lost = 0.0, 0.0, []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -84,7 +78,7 @@ def test_reference_answers_get_full_marks_in_the_student_tree(lab, kernels, stud
             continue
         possible += float(meta["points"])
         stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
-        kept = [l for l in stderr.splitlines() if l.strip() and not ignore.search(l)]
+        kept = strip_stderr_noise(stderr).splitlines()
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if cell.execution_count and not errors and not kept:
             earned += float(meta["points"])

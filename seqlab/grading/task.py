@@ -19,6 +19,7 @@ The driver (:mod:`.batch`) is the only writer of the course: it merges outcomes 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -112,9 +113,23 @@ def copy_assignment(src, dst, lab: str) -> None:
                                              source=c.source, checksum=c.checksum)
 
 
+def _alembic_head_once() -> None:
+    """Ask the installed nbgrader for its gradebook schema version once per process, not per gradebook.
+
+    nbgrader stamps every new gradebook with that version, found by running the ``alembic heads``
+    command each time (3.5 s here, most of a lab template's cost). It cannot change while this
+    process runs: the answer is kept."""
+    from nbgrader import api as nbgrader_api
+
+    if not hasattr(nbgrader_api.get_alembic_version, "cache_info"):
+        nbgrader_api.get_alembic_version = functools.lru_cache(maxsize=1)(nbgrader_api.get_alembic_version)
+
+
 def lab_template(root: Path, lab: str, api) -> bytes:
     """A scratch course for ``lab`` as a ``.tar.gz``: what every worker needs to grade it."""
     from nbgrader.api import Gradebook
+
+    _alembic_head_once()
 
     with tempfile.TemporaryDirectory(prefix="seqlab-template-") as tmp, scratch_gradebooks(Path(tmp)):
         course = Path(tmp)

@@ -15,7 +15,7 @@ export TFDS_DATA_DIR := $(SHARED_TFDS)
 endif
 endif
 
-.PHONY: help venv lab instructor-lab publish grade release test bench bench-confinement bench-report bench-grading report clean-grades \
+.PHONY: help venv lab instructor-lab publish grade release test bench bench-session bench-confinement bench-report bench-grading report clean-grades \
 	release-exchange collect return-feedback collect-zip export-lms
 
 help:
@@ -32,6 +32,9 @@ help:
 	@echo "make return-feedback LAB=NN-name [EXCHANGE=dir]  JupyterHub: release feedback/ to the students"
 	@echo "make collect-zip ZIP=file LMS=canvas|moodle [LAB=NN-name] [ROSTER=csv]  LMS: import a submissions zip"
 	@echo "make export-lms [ROSTER=csv]  LMS: lms/grades_wide.csv and lms/feedback/ for upload"
+	@echo "make bench-session [LABS='01-tokenization 02-embeddings'] [SCALE=smoke]  a student's session replayed in headless"
+	@echo "              Chromium on the student repository (open lab, Run All, close, next lab): kernel peak RSS and"
+	@echo "              session peak PSS per lab; bench/session.{json,md} (needs Playwright and /usr/bin/chromium)"
 	@echo "make bench-confinement  grade the demo class confined and unconfined; write bench/confinement.json"
 	@echo "make bench-grading  one class (5 students x every lab) graded before/serial/WORKERS=1/WORKERS=2 and plainly executed; bench/grading.{json,md}"
 	@echo "make bench-report  time make report on a generated 500 students x 8 labs class; write bench/report.json"
@@ -80,6 +83,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m seqlab.bench $(if $(LAB),--lab $(LAB))
+
+bench-session: $(STAMP)
+	$(BIN)/python bench/session.py $(foreach lab,$(LABS),--lab $(lab)) $(if $(SCALE),--scale $(SCALE))
 
 bench-confinement: $(STAMP)
 	SEQLAB_SCALE=smoke $(BIN)/python bench/confinement.py $(if $(LAB),--lab $(LAB))

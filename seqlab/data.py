@@ -17,6 +17,8 @@ from . import scale
 
 #: Examples per split that ``load_imdb`` keeps at smoke scale.
 SMOKE_IMDB = 1000
+#: Reviews that ``load_imdb`` reads and decodes at a time.
+READ_BATCH = 4096
 #: Characters that ``load_text`` keeps at smoke scale.
 SMOKE_TEXT = 20_000
 
@@ -93,15 +95,23 @@ def load_imdb(split: str = "train", n: Optional[int] = None) -> tuple[np.ndarray
     1 (positive). ``split`` is a tfds split (``"train"``, ``"test"``,
     ``"unsupervised"``). ``n`` keeps the first ``n`` reviews (tfds already
     shuffled them); at smoke scale at most :data:`SMOKE_IMDB` are kept.
+
+    The split is read in batches of :data:`READ_BATCH` reviews and decoded batch by batch: the
+    same reviews in the same order as reading it as one tensor (``batch_size=-1``), which held
+    the whole split up to three times at once (a TensorFlow tensor, its bytes, its strings).
     """
     import tensorflow_datasets as tfds
 
     ensure_prepared("imdb_reviews")
     ds = tfds.load("imdb_reviews", split=_split(split, n, SMOKE_IMDB), as_supervised=True,
-                   batch_size=-1, data_dir=data_dir())
-    texts, labels = tfds.as_numpy(ds)
-    texts = np.array([t.decode("utf-8") for t in texts], dtype=object)
-    return texts, labels.astype("int32")
+                   data_dir=data_dir())
+    texts, labels = [], []
+    for batch_texts, batch_labels in tfds.as_numpy(ds.batch(READ_BATCH)):
+        texts.extend(t.decode("utf-8") for t in batch_texts)
+        labels.append(batch_labels)
+    out = np.empty(len(texts), dtype=object)  # one str per cell, whatever the texts look like
+    out[:] = texts
+    return out, np.concatenate(labels).astype("int32") if labels else np.zeros(0, dtype="int32")
 
 
 def load_text(name: str = "tiny_shakespeare", split: str = "train") -> str:

@@ -123,6 +123,22 @@ def test_load_imdb_at_smoke_scale(monkeypatch):
 
 
 @needs_data
+def test_load_imdb_reads_the_reviews_of_one_tensor_in_its_order(monkeypatch):
+    # Reading batch by batch must change no review and no order: Labs 03, 07 and 08 rely on both.
+    import tensorflow_datasets as tfds
+
+    monkeypatch.setenv("SEQLAB_SCALE", "lesson")
+    monkeypatch.setattr(data, "READ_BATCH", 128)  # several batches, the last one part-filled
+    texts, labels = data.load_imdb("test", n=300)
+    whole = tfds.load("imdb_reviews", split="test[:300]", as_supervised=True, batch_size=-1,
+                      data_dir=data.data_dir())
+    want_texts, want_labels = tfds.as_numpy(whole)
+    assert texts.dtype == object and texts.shape == labels.shape == (300,)
+    assert [t.encode("utf-8") for t in texts] == list(want_texts)
+    assert labels.dtype == np.int32 and np.array_equal(labels, want_labels)
+
+
+@needs_data
 def test_load_text_at_smoke_scale(monkeypatch):
     monkeypatch.setenv("SEQLAB_SCALE", "smoke")
     text = data.load_text("tiny_shakespeare", "train")

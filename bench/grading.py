@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import nbformat  # noqa: E402
 
 from seqlab.grading import confine  # noqa: E402
-from seqlab.grading.batch import default_cores  # noqa: E402
+from seqlab.grading.batch import thread_share  # noqa: E402
 from seqlab.grading.course import api_for, generate_release, labs_in  # noqa: E402
 
 BEFORE = "69986cb"
@@ -191,9 +191,8 @@ def plain_run(name: str, template: Path, tmp: Path, env: dict) -> dict:
     notebooks = sorted(str(p) for p in (course / "submitted").glob("*/*/*.ipynb"))
     processes = 2 if name == "plain-2" else 1
     run_env = dict(env)
-    if processes > 1:  # as batch.py gives each of N workers on this machine's cores
-        threads = str(max(1, default_cores() // processes))
-        run_env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=threads)
+    if processes > 1:  # as make grade gives each of N local workers
+        run_env.update(thread_share(processes))
     (tmp / name / "plain.py").write_text(PLAIN)
     wall, code, load = timed([sys.executable, str(tmp / name / "plain.py"), str(processes), *notebooks], run_env,
                              tmp / name, tmp / name / "run.log")

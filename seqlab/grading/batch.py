@@ -77,9 +77,7 @@ def grade_class(root: Path, labs: list[str], students: list[str], api, *, worker
     Raises :class:`Interrupted` on Ctrl-C, after closing the cluster; what was merged stays merged."""
     env = {k: os.environ[k] for k in CARRIED_ENV if k in os.environ}
     if workers > 1 and not scheduler:
-        # N kernels on this machine's cores: each gets its share of threads rather than all of them.
-        threads = str(max(1, default_cores() // workers))
-        env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=threads)
+        env.update(thread_share(workers))
     plan = plan_batch(root, labs, students, api, env=env, force=force, cell_timeout=cell_timeout)
     say = (lambda *a: None) if quiet else print
     if plan.kept:
@@ -105,6 +103,12 @@ def grade_class(root: Path, labs: list[str], students: list[str], api, *, worker
             graded = len(results) - len(plan.kept)
             raise Interrupted(graded, len(plan.todo) - graded) from None
     return [results[key] for key in plan.order if key in results]
+
+
+def thread_share(kernels: int) -> dict[str, str]:
+    """The environment that gives each of ``kernels`` kernels on this machine its share of the cores."""
+    threads = str(max(1, default_cores() // kernels))
+    return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads}
 
 
 def default_cores() -> int:

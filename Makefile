@@ -1,5 +1,6 @@
-# seqlab — every target sets itself up: .venv is created and filled from requirements.txt on
-# first use (and again whenever requirements.txt or pyproject.toml change).
+# seqlab — every target sets itself up: .venv is created and filled from requirements-dev.txt
+# (requirements.txt, which students get too, plus the browser tests' Playwright) on first use, and
+# again whenever a requirements file or pyproject.toml changes.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -39,11 +40,11 @@ help:
 	@echo "make bench-grading  one class (5 students x every lab) graded before/serial/WORKERS=1/WORKERS=2 and plainly executed; bench/grading.{json,md}"
 	@echo "make bench-report  time make report on a generated 500 students x 8 labs class; write bench/report.json"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -3,7 +3,9 @@
     python -m seqlab.bench [--lab LAB ...] [--scale lesson|smoke] [--out bench]
 
 For each notebook, in a fresh process: wall time, peak RSS of the kernel (the largest
-process the run waited for) and every metric the notebook passed to ``seqlab.record``.
+process the run waited for) and every metric the notebook passed to ``seqlab.record``. The kernel
+runs with the student kernel spec's environment (:data:`STUDENT_KERNEL`), so that the figures are
+what a student's kernel costs.
 Writes ``bench/results.json`` (merged with earlier runs of other labs) and
 ``bench/results.md``; the executed notebooks land in ``bench/executed/`` (git-ignored) so
 their plots can be looked at.
@@ -29,6 +31,9 @@ from typing import Optional
 
 from .grading.course import labs_in
 
+#: The kernel spec students get (``make lab``, Binder): its ``env`` is set for the bench's kernels too.
+STUDENT_KERNEL = Path(__file__).resolve().parents[1] / "student" / "jupyter-data" / "kernels" / "python3" / "kernel.json"
+
 
 def run_one(notebook: Path, executed: Path, timeout: int) -> dict:
     """Execute ``notebook`` in this process's kernel child; return time, RSS and metrics."""
@@ -39,6 +44,7 @@ def run_one(notebook: Path, executed: Path, timeout: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         metrics_path = Path(tmp) / "metrics.json"
         os.environ["SEQLAB_METRICS"] = str(metrics_path)
+        os.environ.update(json.loads(STUDENT_KERNEL.read_text()).get("env", {}))
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(notebook.parent)}})
         start = time.perf_counter()

@@ -132,7 +132,8 @@ def plan_batch(root: Path, labs: list[str], students: list[str], api, *, env: di
     from nbgrader.api import Gradebook, MissingEntry
 
     plan = Plan()
-    ledger = {} if force else read_ledger(root)
+    history = read_ledger(root)
+    ledger = {} if force else {(e["student"], e["lab"]): e for e in history}  # the last line of each
     engine = Path(__file__).parent
     engine_files = {name: (engine / name).read_bytes() for name in ENGINE}
     engine_files["nbgrader_config.py"] = (root / "nbgrader_config.py").read_bytes()
@@ -164,7 +165,7 @@ def plan_batch(root: Path, labs: list[str], students: list[str], api, *, env: di
                 continue
             plan.todo.append(Bundle(student, lab, files, digest, cell_timeout=cell_timeout, env=env,
                                     tfds_data_dir=os.environ.get("TFDS_DATA_DIR")))
-    plan.todo = longest_first(plan.todo, read_ledger(root, last_only=False))
+    plan.todo = longest_first(plan.todo, history)
     return plan
 
 
@@ -179,9 +180,8 @@ def longest_first(todo: list[Bundle], history: list[dict]) -> list[Bundle]:
     return sorted(todo, key=lambda b: -mean.get(b.lab, float("inf")))
 
 
-def read_ledger(root: Path, last_only: bool = True):
-    """The last ledger line of each (student, lab), or with ``last_only=False`` every line in order;
-    a line cut short by a crash is ignored."""
+def read_ledger(root: Path) -> list[dict]:
+    """Every ledger line, oldest first; a line cut short by a crash is ignored."""
     entries = []
     path = root / "autograded" / LEDGER
     if path.exists():
@@ -190,7 +190,7 @@ def read_ledger(root: Path, last_only: bool = True):
                 entries.append(json.loads(line))
             except json.JSONDecodeError:
                 continue
-    return {(e["student"], e["lab"]): e for e in entries} if last_only else entries
+    return entries
 
 
 # --- 2. run ------------------------------------------------------------------------------------

@@ -6,13 +6,9 @@
    its tests, the grading engine and settings). A submission whose digest the ledger
    (``autograded/.seqlab-ledger.jsonl``) already records as graded, and whose grades are in the
    gradebook, is kept as it is: an interrupted batch, run again, grades only what is left or changed.
-   What is left is graded the longest labs first (by the seconds the ledger recorded for earlier
-   submissions of each lab), so that no worker waits at the end on one long submission.
 2. **Run.** Each submission is a self-contained task (:mod:`.task`): graded in the grading process
    itself (``workers=0``), on a local Dask cluster of single-threaded worker processes
-   (``workers=N``), or on an existing Dask cluster (``scheduler="tcp://host:8786"``). The cluster
-   starts while the grader builds the first lab's template, and each lab's tasks go out as soon as
-   its template is built, so workers grade while the grader still prepares the next labs. Dask's own
+   (``workers=N``), or on an existing Dask cluster (``scheduler="tcp://host:8786"``). Dask's own
    machinery keeps the batch going: nannies restart a worker that died, a task it held is run again
    on another, and a submission involved in :data:`ALLOWED_FAILURES` + 1 worker deaths is reported
    FAILED (``KilledWorker``) while the rest go on.
@@ -30,7 +26,6 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -61,13 +56,10 @@ class Interrupted(Exception):
 
 @dataclass
 class Plan:
-    todo: list[Bundle] = field(default_factory=list)  # longest labs first
+    todo: list[Bundle] = field(default_factory=list)
     kept: dict[tuple[str, str], Result] = field(default_factory=dict)
-    order: list[tuple[str, str]] = field(default_factory=list)  # students x labs, as grades are listed
-
-    def labs(self) -> list[str]:
-        """The labs to grade, in the order their tasks go out."""
-        return list(dict.fromkeys(b.lab for b in self.todo))
+    templates: dict[str, bytes] = field(default_factory=dict)
+    order: list[tuple[str, str]] = field(default_factory=list)
 
 
 def default_workers() -> int:
@@ -100,9 +92,9 @@ def grade_class(root: Path, labs: list[str], students: list[str], api, *, worker
             if not plan.todo:
                 outcomes = iter(())
             elif workers > 0 or scheduler:
-                outcomes = stack.enter_context(_on_dask(root, api, plan, workers, scheduler, log, say))
+                outcomes = stack.enter_context(_on_dask(plan, workers, scheduler, log, say))
             else:
-                outcomes = _serially(root, api, plan)
+                outcomes = _serially(plan)
             for bundle, outcome in outcomes:
                 result, score = merge(root, api, bundle, outcome, log)
                 results[(bundle.student, bundle.lab)] = result
@@ -127,13 +119,11 @@ def default_cores() -> int:
 
 def plan_batch(root: Path, labs: list[str], students: list[str], api, *, env: dict[str, str],
                force: bool = False, cell_timeout: Optional[int] = None) -> Plan:
-    """What to grade: every submission whose digest the ledger does not record as graded, the
-    longest labs first."""
+    """What to grade: every submission whose digest the ledger does not record as graded."""
     from nbgrader.api import Gradebook, MissingEntry
 
     plan = Plan()
-    history = read_ledger(root)
-    ledger = {} if force else {(e["student"], e["lab"]): e for e in history}  # the last line of each
+    ledger = {} if force else read_ledger(root)
     engine = Path(__file__).parent
     engine_files = {name: (engine / name).read_bytes() for name in ENGINE}
     engine_files["nbgrader_config.py"] = (root / "nbgrader_config.py").read_bytes()
@@ -165,55 +155,42 @@ def plan_batch(root: Path, labs: list[str], students: list[str], api, *, env: di
                 continue
             plan.todo.append(Bundle(student, lab, files, digest, cell_timeout=cell_timeout, env=env,
                                     tfds_data_dir=os.environ.get("TFDS_DATA_DIR")))
-    plan.todo = longest_first(plan.todo, history)
+    for lab in sorted({b.lab for b in plan.todo}):
+        plan.templates[lab] = lab_template(root, lab, api)
     return plan
 
 
-def longest_first(todo: list[Bundle], history: list[dict]) -> list[Bundle]:
-    """``todo`` ordered by each lab's mean grading seconds in ``history`` (ledger entries), longest
-    first; a lab with no history goes first (it may be the longest), and ties keep their order."""
-    seconds: dict[str, list[float]] = {}
-    for entry in history:
-        if entry.get("ok") and "seconds" in entry:
-            seconds.setdefault(entry["lab"], []).append(entry["seconds"])
-    mean = {lab: sum(s) / len(s) for lab, s in seconds.items()}
-    return sorted(todo, key=lambda b: -mean.get(b.lab, float("inf")))
-
-
-def read_ledger(root: Path) -> list[dict]:
-    """Every ledger line, oldest first; a line cut short by a crash is ignored."""
-    entries = []
+def read_ledger(root: Path) -> dict[tuple[str, str], dict]:
+    """The last ledger line of each (student, lab); a line cut short by a crash is ignored."""
+    entries = {}
     path = root / "autograded" / LEDGER
     if path.exists():
         for line in path.read_text().splitlines():
             try:
-                entries.append(json.loads(line))
+                entry = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            entries[(entry["student"], entry["lab"])] = entry
     return entries
 
 
 # --- 2. run ------------------------------------------------------------------------------------
 
-def _serially(root: Path, api, plan: Plan) -> Iterator[tuple[Bundle, Outcome]]:
+def _serially(plan: Plan) -> Iterator[tuple[Bundle, Outcome]]:
     """Each task in this process, one after another (``workers=0``)."""
-    templates: dict[str, bytes] = {}
     for bundle in plan.todo:
-        if bundle.lab not in templates:
-            templates[bundle.lab] = lab_template(root, bundle.lab, api)
         try:
-            outcome = grade_bundle(templates[bundle.lab], bundle)
+            outcome = grade_bundle(plan.templates[bundle.lab], bundle)
         except Exception as exc:  # one student must never stop the batch
             outcome = Outcome(Result(bundle.student, bundle.lab, False, f"{type(exc).__name__}: {exc}"))
         yield bundle, outcome
 
 
 @contextmanager
-def _on_dask(root: Path, api, plan: Plan, workers: int, scheduler: Optional[str], log,
-             say) -> Iterator[Iterator]:
+def _on_dask(plan: Plan, workers: int, scheduler: Optional[str], log, say) -> Iterator[Iterator]:
     """Tasks on a Dask cluster (local processes, or an existing scheduler); outcomes as they complete."""
     import dask
-    from distributed import as_completed
+    from distributed import Client, LocalCluster, as_completed
     from distributed.scheduler import KilledWorker
 
     # worker-saturation 1.0: fewer tasks wait on a worker. Dask still counts a worker's death against
@@ -221,30 +198,26 @@ def _on_dask(root: Path, api, plan: Plan, workers: int, scheduler: Optional[str]
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                           "distributed.scheduler.worker-saturation": 1.0,
                           "distributed.admin.system-monitor.gil.enabled": False}), ExitStack() as stack:
-        # The cluster starts (worker processes importing Dask: seconds) while this thread builds the
-        # first lab's template; whatever happens next, it is closed.
-        starter = ThreadPoolExecutor(1, thread_name_prefix="seqlab-connect")
-        connecting = starter.submit(_connect, workers, scheduler)
-        starter.shutdown(wait=False)
-        stack.callback(_disconnect, connecting)
-        templates, futures = {}, {}
-        client = None
-        for lab in plan.labs():
-            data = lab_template(root, lab, api)
-            if client is None:
-                client = connecting.result()[-1]
-                _log_distributed_to(log)
-                where = f"the Dask cluster at {scheduler}" if scheduler else \
-                    f"a local Dask cluster of {workers} worker process(es)"
-                say(f"grading {len(plan.todo)} submission(s) on {where}"
-                    + (f"; dashboard: {client.dashboard_link}" if client.dashboard_link else ""))
-            # A template is a task's result, not scattered data: a worker that dies with it costs a recompute.
-            templates[lab] = client.submit(_identity, data, pure=False)
-            for bundle in plan.todo:
-                if bundle.lab == lab:
-                    future = client.submit(grade_bundle, templates[lab], bundle, pure=False, retries=1,
-                                           key=f"grade-{bundle.student}-{lab}-{bundle.digest[:12]}")
-                    futures[future] = bundle
+        if scheduler:
+            client = Client(scheduler, timeout="30s")
+            where = f"the Dask cluster at {scheduler}"
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   silence_logs=logging.CRITICAL, dashboard_address=":8787")
+            stack.callback(_close, cluster)
+            client = Client(cluster)
+            where = f"a local Dask cluster of {workers} worker process(es)"
+        stack.callback(_close, client)
+        _log_distributed_to(log)
+        say(f"grading {len(plan.todo)} submission(s) on {where}"
+            + (f"; dashboard: {client.dashboard_link}" if client.dashboard_link else ""))
+        # A template is a task's result, not scattered data: a worker that dies with it costs a recompute.
+        templates = {lab: client.submit(_identity, data, pure=False) for lab, data in plan.templates.items()}
+        futures = {}
+        for bundle in plan.todo:
+            future = client.submit(grade_bundle, templates[bundle.lab], bundle, pure=False, retries=1,
+                                   key=f"grade-{bundle.student}-{bundle.lab}-{bundle.digest[:12]}")
+            futures[future] = bundle
 
         def outcomes() -> Iterator[tuple[Bundle, Outcome]]:
             again: set[tuple[str, str]] = set()
@@ -279,28 +252,6 @@ def _on_dask(root: Path, api, plan: Plan, workers: int, scheduler: Optional[str]
         finally:
             if futures:
                 client.cancel(list(futures))
-
-
-def _connect(workers: int, scheduler: Optional[str]) -> list:
-    """[cluster, client] for a local cluster of ``workers`` processes, or [client] for ``scheduler``."""
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        return [Client(scheduler, timeout="30s")]
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           silence_logs=logging.CRITICAL, dashboard_address=":8787")
-    try:
-        return [cluster, Client(cluster)]
-    except BaseException:
-        _close(cluster)
-        raise
-
-
-def _disconnect(connecting) -> None:
-    """Close what :func:`_connect` opened, client first, once it is open (if it opened at all)."""
-    if connecting.exception() is None:
-        for what in reversed(connecting.result()):
-            _close(what)
 
 
 def _identity(data: bytes) -> bytes:
@@ -349,7 +300,7 @@ def merge(root: Path, api, bundle: Bundle, outcome: Outcome, log) -> tuple[Resul
     with open(root / "autograded" / LEDGER, "a") as f:
         f.write(json.dumps({"student": bundle.student, "lab": bundle.lab, "digest": bundle.digest,
                             "ok": result.ok, "message": result.message, "notes": result.notes,
-                            "seconds": round(sum(outcome.seconds.values()), 1), "when": _now()}) + "\n")
+                            "when": _now()}) + "\n")
     return result, score
 
 

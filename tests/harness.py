@@ -49,6 +49,22 @@ def test_points(lab: str) -> dict[str, float]:
             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
 
 
+def execute_in(nb, kernel_name: str, kernels, cwd: Path, timeout: int, env: dict | None = None) -> None:
+    """Run ``nb`` in a fresh ``kernel_name`` kernel from the spec manager ``kernels``, then shut the
+    kernel down: nbclient leaves a kernel it was handed (``km=``) running, ~0.9 GB each with
+    TensorFlow, until the test process ends."""
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=kernels)
+    try:
+        client = NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(cwd)}})
+        client.execute(**({"env": env} if env is not None else {}))  # env=None would reach the kernel's Popen
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+
+
 def make_course(tmp: Path, labs_: list[str]) -> Path:
     """A minimal course directory in ``tmp``: the config and the labs' source folders."""
     course = tmp / "course"

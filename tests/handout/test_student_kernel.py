@@ -14,7 +14,6 @@ import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 
 import harness
 from seqlab.grading import course
@@ -48,11 +47,14 @@ def _stderr(nb) -> str:
                    if o.get("name") == "stderr")
 
 
+def _execute(nb, kernels: KernelSpecManager, cwd) -> None:
+    harness.execute_in(nb, "python3", kernels, cwd, timeout=300, env=_kernel_env())
+
+
 def _run(kernels: KernelSpecManager, source: str, cwd) -> tuple[str, str]:
     """(stdout, stderr) of ``source`` run as the first cell of a fresh kernel."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    NotebookClient(nb, km=KernelManager(kernel_name="python3", kernel_spec_manager=kernels), timeout=300,
-                   resources={"metadata": {"path": str(cwd)}}).execute(env=_kernel_env())
+    _execute(nb, kernels, cwd)
     text = {name: "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == name)
             for name in ("stdout", "stderr")}
     return text["stdout"], text["stderr"]
@@ -102,8 +104,7 @@ def test_a_fresh_kernels_first_cell_writes_no_stderr(kernels, student_repo, monk
     absl::InitializeLog()") come before any Python logging is set up: the spec's env silences them."""
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # conftest.py sets it: here the spec must
     nb = _first_code_cell(LAB)
-    NotebookClient(nb, km=KernelManager(kernel_name="python3", kernel_spec_manager=kernels), timeout=300,
-                   resources={"metadata": {"path": str(student_repo / "labs" / LAB)}}).execute(env=_kernel_env())
+    _execute(nb, kernels, student_repo / "labs" / LAB)
     out = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     assert "scale:" in out, out
     assert not _stderr(nb), f"the first cell of {LAB} wrote to stderr on a fresh kernel:\n{_stderr(nb)}"
@@ -130,8 +131,7 @@ def test_time_budgeted_training_says_how_much_of_its_budget_is_spent(lab, kernel
     switched = [c for c in nb.cells if switch in c.source]
     assert len(switched) == 1, f"{lab}: the progress switch {switch!r} is not in one cell"
     switched[0].source = switched[0].source.replace(switch, switch.split("scale.pick")[0] + "True")
-    NotebookClient(nb, km=KernelManager(kernel_name="python3", kernel_spec_manager=kernels), timeout=300,
-                   resources={"metadata": {"path": str(student_repo / "labs" / lab)}}).execute(env=_kernel_env())
+    _execute(nb, kernels, student_repo / "labs" / lab)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
     assert re.search(line, text, re.M), f"{lab}: no progress line in the training cell's output:\n{text}"
     assert "/10000" not in text and "Epoch 1/" not in text, text

@@ -15,8 +15,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 
 import harness
 from seqlab.grading import course
@@ -56,8 +54,7 @@ def kernels(tmp_path_factory, student_repo) -> KernelSpecManager:
 
 def test_the_student_kernel_has_no_grading_engine(kernels, student_repo):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_check_cell(student_repo))])
-    NotebookClient(nb, km=KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernels), timeout=120,
-                   resources={"metadata": {"path": str(student_repo)}}).execute()
+    harness.execute_in(nb, KERNEL, kernels, student_repo, timeout=120)
     # ...and the same check in this test's own interpreter would fail: the guard means something.
     import importlib.util
     assert importlib.util.find_spec("seqlab.grading") is not None
@@ -69,8 +66,7 @@ def test_reference_answers_get_full_marks_in_the_student_tree(lab, kernels, stud
     nb = course.solved_notebook(harness.source_nb(lab), nbformat.read(folder / f"{lab}.ipynb", as_version=4))
     nb.cells.insert(0, nbformat.v4.new_code_cell(_check_cell(student_repo)))
     nb.cells.insert(0, nbformat.v4.new_code_cell(WARNINGS_TO_STDOUT))  # as the grading kernel does
-    NotebookClient(nb, km=KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernels), timeout=600,
-                   resources={"metadata": {"path": str(folder)}}).execute()  # raises on any error
+    harness.execute_in(nb, KERNEL, kernels, folder, timeout=600)  # raises on any error
     earned, possible, lost = 0.0, 0.0, []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})

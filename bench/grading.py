@@ -160,8 +160,11 @@ def phases(log: Path) -> dict[str, float]:
     if log.exists():
         for line in log.read_text(errors="replace").splitlines():
             if line.startswith("--- ") and "{" in line:
-                for key, value in json.loads(line[line.index("{"):line.rindex("}") + 1]).items():
-                    total[key] = round(total.get(key, 0.0) + value, 1)
+                seconds = line[line.index("{"):line.index("}") + 1]
+                cpu = line[line.index(" cpu {") + 5:line.rindex("}") + 1] if " cpu {" in line else "{}"
+                for prefix, part in (("", seconds), ("cpu_", cpu)):
+                    for key, value in json.loads(part).items():
+                        total[prefix + key] = round(total.get(prefix + key, 0.0) + value, 1)
     return total
 
 

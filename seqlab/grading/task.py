@@ -204,7 +204,7 @@ def _grade_in(tmp: Path, template: bytes, bundle: Bundle, log_path: Path) -> Out
     from .course import api_for
 
     seconds: dict[str, float] = {}
-    cpu_before = _cpu_seconds()
+    cpu_before = _grader_cpu_seconds()
     clock = time.perf_counter()
     course = tmp / "course"
     with tarfile.open(fileobj=io.BytesIO(template), mode="r:gz") as tar:
@@ -251,19 +251,19 @@ def _grade_in(tmp: Path, template: bytes, bundle: Bundle, log_path: Path) -> Out
         outcome.feedback = read_folder(course / "feedback" / bundle.student / bundle.lab)
     seconds["pack"] = time.perf_counter() - clock
     outcome.seconds = seconds
-    outcome.cpu = {k: round(after - before, 2) for (k, after), before in zip(_cpu_seconds().items(), cpu_before.values())}
+    outcome.cpu = {"grader": round(_grader_cpu_seconds() - cpu_before, 2)}
     outcome.log = log_path.read_text(errors="replace") + ("\n" + result.log if result.log else "")
     result.log = ""
     return outcome
 
 
-def _cpu_seconds() -> dict[str, float]:
+def _grader_cpu_seconds() -> float:
     """CPU seconds so far of this grading thread: nbgrader's own work around the kernel (the kernel
     runs in processes of its own, whose time is not counted here)."""
     import resource
 
     me = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
-    return {"grader": me.ru_utime + me.ru_stime}
+    return me.ru_utime + me.ru_stime
 
 
 @contextlib.contextmanager

@@ -137,6 +137,12 @@ NOISE = (
     " appropriate compiler flags.\n"
     "2026-12-07 00:00:00.000000: I external/local_xla/xla/tsl/cuda/cudart_stub.cc:32] Could not find cuda"
     " drivers on your machine, GPU will not be used.\n"
+    # A CPU without the AVX-512 subset oneDNN wants, the first time a boolean tensor is computed:
+    # TensorFlow's C++ log before absl::InitializeLog() (seconds since 1970 as the time).
+    "E0000 00:00:1796686760.679233       4 util.cc:131] oneDNN supports DT_BOOL only on platforms with"
+    " AVX-512. Falling back to the default Eigen-based implementation if present.\n"
+    "2026-12-07 00:00:00.000000: E tensorflow/core/util/util.cc:131] oneDNN supports DT_BOOL only on"
+    " platforms with AVX-512. Falling back to the default Eigen-based implementation if present.\n"
     "E0000 00:00:1733500000.654321   12345 cuda_dnn.cc:8310] Unable to register cuDNN factory: Attempting"
     " to register factory for plugin cuDNN when one has already been registered\n"
     "WARNING:tensorflow:5 out of the last 5 calls to <function f at 0x7f> triggered tf.function retracing.\n"

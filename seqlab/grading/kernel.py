@@ -279,7 +279,10 @@ class SandboxedExecute(Execute):
 #: One stderr line of start-up or runtime noise that is never the student's doing, matched from the
 #: line's start (each alternative is linear in the line's length: no backtracking blow-up).
 STDERR_NOISE = re.compile("|".join((
-    r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w./-]+:\d+\] ",  # TensorFlow's C++ log (absl format)
+    # TensorFlow's C++ log (absl format); before absl::InitializeLog() the time reads
+    # "0000 00:00:<seconds since 1970>", e.g. "E0000 00:00:1796686760.679233       4 util.cc:131] ".
+    r"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] ",
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\] ",  # the same, TensorFlow's older format
     r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
     r"WARNING:(?:tensorflow|absl):.*(?:retracing|tf\.function)",  # "5 out of the last 5 calls ..."
     r".*(?:oneDNN custom operations are on|TF_ENABLE_ONEDNN_OPTS|cpu_feature_guard"

@@ -10,6 +10,7 @@ if not os.environ.get("TFDS_DATA_DIR") and _shared.is_dir():
     os.environ["TFDS_DATA_DIR"] = str(_shared)
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 import pytest  # noqa: E402

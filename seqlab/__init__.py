@@ -8,7 +8,7 @@
 - :func:`free_memory`  – hand memory back between trainings.
 
 Importing seqlab quietens TensorFlow's C++ start-up log lines (unless the user
-set ``TF_CPP_MIN_LOG_LEVEL`` themselves), so import it before TensorFlow.
+set ``TF_CPP_MIN_LOG_LEVEL`` / ``TF_ENABLE_ONEDNN_OPTS`` themselves), so import it before TensorFlow.
 """
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ import os
 # imported. They are noise for a learner and nbgrader scores any stderr in a test
 # cell as a failure, so silence them before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# On Intel CPUs TensorFlow turns on oneDNN's custom operations, says so on stderr before its logging
+# honours TF_CPP_MIN_LOG_LEVEL ("I0000 00:00:<s> port.cc:153] oneDNN custom operations are on"), and
+# logs "oneDNN supports DT_BOOL only on platforms with AVX-512" at the first boolean tensor where it
+# finds no usable AVX-512. Off, as TensorFlow has them on AMD CPUs: no such lines, and the same
+# arithmetic (the same figures) on either.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from . import data, plots, scale  # noqa: E402
 from .memory import free_memory  # noqa: E402

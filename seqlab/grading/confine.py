@@ -396,6 +396,7 @@ def _become_kernel(args: argparse.Namespace, cmd: list[str], libc) -> None:
                KERAS_HOME=f"{home}/.keras", IPYTHONDIR=f"{home}/.ipython", JUPYTER_CONFIG_DIR=f"{home}/.jupyter",
                JUPYTER_DATA_DIR=f"{home}/.local/share/jupyter", JUPYTER_RUNTIME_DIR=f"{home}/.local/share/jupyter/runtime")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # see seqlab/__init__.py
     if args.landlock >= 4:
         # ipykernel binds a loopback TCP port for output of forked children; Landlock refuses it
         # (no TCP at all) and ipykernel falls back to no such pipe, with a warning on stderr.

@@ -64,6 +64,8 @@ def test_the_student_kernel_is_the_one_every_lab_names(kernels):
     spec = kernels.get_kernel_spec("python3")
     assert spec.argv[0] == "python", "argv[0] 'python' is the server's own interpreter (jupyter_client)"
     assert spec.env.get("TF_CPP_MIN_LOG_LEVEL") == "2", spec.env
+    # Intel CPUs: oneDNN's start-up line ignores TF_CPP_MIN_LOG_LEVEL; off, the arithmetic is AMD's too.
+    assert spec.env.get("TF_ENABLE_ONEDNN_OPTS") == "0", spec.env
     # glibc gives each of TensorFlow's threads a malloc arena of its own (up to 8 per core), which
     # keep freed memory: 2 arenas cost a lesson-scale Lab 02 kernel ~80-100 MiB less at every moment.
     assert spec.env.get("MALLOC_ARENA_MAX") == "2", spec.env
@@ -103,6 +105,7 @@ def test_a_fresh_kernels_first_cell_writes_no_stderr(kernels, student_repo, monk
     """TensorFlow's C++ start-up lines (oneDNN, cpu_feature_guard, absl's "All log messages before
     absl::InitializeLog()") come before any Python logging is set up: the spec's env silences them."""
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # conftest.py sets it: here the spec must
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     nb = _first_code_cell(LAB)
     _execute(nb, kernels, student_repo / "labs" / LAB)
     out = "".join(o.get("text", "") for o in nb.cells[0].outputs)
@@ -143,6 +146,7 @@ def test_tensorflow_imported_before_seqlab_is_quiet_too(kernels, student_repo, t
     cell: here TensorFlow comes first. The same cell in a kernel without that env shows what the env
     removes (absl's "All log messages before absl::InitializeLog()" and TensorFlow's start-up lines)."""
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     bare = json.loads((student_repo / "jupyter-data" / "kernels" / "python3" / "kernel.json").read_text())
     bare.pop("env")
     (tmp_path / "python3").mkdir()

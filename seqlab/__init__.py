@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # honours TF_CPP_MIN_LOG_LEVEL ("I0000 00:00:<s> port.cc:153] oneDNN custom operations are on"), and
 # logs "oneDNN supports DT_BOOL only on platforms with AVX-512" at the first boolean tensor where it
 # finds no usable AVX-512. Off, as TensorFlow has them on AMD CPUs: no such lines, and the same
-# arithmetic (the same figures) on either.
+# (Eigen) kernels on either.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from . import data, plots, scale  # noqa: E402

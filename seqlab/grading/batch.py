@@ -55,8 +55,6 @@ QUIET_DASK = {"distributed.admin.system-monitor.gil.enabled": False,
               "distributed.admin.system-monitor.interval": "2s",
               "distributed.admin.tick.interval": "1s",
               "distributed.worker.profile.enabled": False}
-#: Seconds a local cluster may take to start its first worker (about 1 s here) before the batch stops.
-WORKER_START_S = 120
 #: Settings that decide how fast, not what: not part of a submission's digest.
 SPEED_ONLY_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
@@ -237,12 +235,6 @@ def _on_dask(plan: Plan, root: Path, api, workers: int, scheduler: Optional[str]
         say(f"grading {len(plan.todo)} submission(s) on {where}"
             + (f"; dashboard: {client.dashboard_link}" if client.dashboard_link else ""))
         build_templates(root, plan, api)
-        if not scheduler:  # a worker that cannot start must not leave the batch waiting for ever
-            try:
-                client.wait_for_workers(1, timeout=WORKER_START_S)
-            except TimeoutError:
-                raise RuntimeError(f"no local Dask worker started within {WORKER_START_S} s: "
-                                   "see grading.log for why") from None
         # A template is a task's result, not scattered data: a worker that dies with it costs a recompute.
         templates = {lab: client.submit(_identity, data, pure=False) for lab, data in plan.templates.items()}
         queue = LongestFirst(plan.todo)

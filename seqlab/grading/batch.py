@@ -8,8 +8,7 @@
    gradebook, is kept as it is: an interrupted batch, run again, grades only what is left or changed.
 2. **Run.** Each submission is a self-contained task (:mod:`.task`): graded in the grading process
    itself (``workers=0``), on a local Dask cluster of single-threaded worker processes
-   (``workers=N``), or on an existing Dask cluster (``scheduler="tcp://host:8786"``). A cluster gets
-   as many tasks at a time as it has threads, the longest expected first (:class:`LongestFirst`). Dask's own
+   (``workers=N``), or on an existing Dask cluster (``scheduler="tcp://host:8786"``). Dask's own
    machinery keeps the batch going: nannies restart a worker that died, a task it held is run again
    on another, and a submission involved in :data:`ALLOWED_FAILURES` + 1 worker deaths is reported
    FAILED (``KilledWorker``) while the rest go on.
@@ -23,12 +22,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import sys
 import time
-from collections import deque
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -105,9 +102,9 @@ def grade_class(root: Path, labs: list[str], students: list[str], api, *, worker
             if not plan.todo:
                 outcomes = iter(())
             elif workers > 0 or scheduler:
-                outcomes = stack.enter_context(_on_dask(plan, root, api, workers, scheduler, log, say))
+                outcomes = stack.enter_context(_on_dask(plan, workers, scheduler, log, say))
             else:
-                outcomes = _serially(plan, root, api)
+                outcomes = _serially(plan)
             for bundle, outcome in outcomes:
                 result, score = merge(root, api, bundle, outcome, log)
                 results[(bundle.student, bundle.lab)] = result
@@ -168,13 +165,9 @@ def plan_batch(root: Path, labs: list[str], students: list[str], api, *, env: di
                 continue
             plan.todo.append(Bundle(student, lab, files, digest, cell_timeout=cell_timeout, env=env,
                                     tfds_data_dir=os.environ.get("TFDS_DATA_DIR")))
-    return plan
-
-
-def build_templates(root: Path, plan: Plan, api) -> None:
-    """The scratch course of every lab that has a submission to grade (:func:`.task.lab_template`)."""
     for lab in sorted({b.lab for b in plan.todo}):
         plan.templates[lab] = lab_template(root, lab, api)
+    return plan
 
 
 def read_ledger(root: Path) -> dict[tuple[str, str], dict]:
@@ -193,9 +186,8 @@ def read_ledger(root: Path) -> dict[tuple[str, str], dict]:
 
 # --- 2. run ------------------------------------------------------------------------------------
 
-def _serially(plan: Plan, root: Path, api) -> Iterator[tuple[Bundle, Outcome]]:
+def _serially(plan: Plan) -> Iterator[tuple[Bundle, Outcome]]:
     """Each task in this process, one after another (``workers=0``)."""
-    build_templates(root, plan, api)
     for bundle in plan.todo:
         try:
             outcome = grade_bundle(plan.templates[bundle.lab], bundle)
@@ -205,11 +197,8 @@ def _serially(plan: Plan, root: Path, api) -> Iterator[tuple[Bundle, Outcome]]:
 
 
 @contextmanager
-def _on_dask(plan: Plan, root: Path, api, workers: int, scheduler: Optional[str], log,
-             say) -> Iterator[Iterator]:
-    """Tasks on a Dask cluster (local processes, or an existing scheduler); outcomes as they complete.
-
-    A local cluster's workers start (in their own processes) while the labs' templates are built."""
+def _on_dask(plan: Plan, workers: int, scheduler: Optional[str], log, say) -> Iterator[Iterator]:
+    """Tasks on a Dask cluster (local processes, or an existing scheduler); outcomes as they complete."""
     import dask
     from distributed import Client, LocalCluster, as_completed
     from distributed.scheduler import KilledWorker
@@ -223,39 +212,26 @@ def _on_dask(plan: Plan, root: Path, api, workers: int, scheduler: Optional[str]
             client = Client(scheduler, timeout="30s")
             where = f"the Dask cluster at {scheduler}"
         else:
-            cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    silence_logs=logging.CRITICAL, dashboard_address=":8787")
             stack.callback(_close, cluster)
-            cluster.scale(workers)  # returns at once: the workers start in their own processes
-            # By address: a client given the cluster itself waits until every worker has started.
-            client = Client(cluster.scheduler_address)
+            client = Client(cluster)
             where = f"a local Dask cluster of {workers} worker process(es)"
         stack.callback(_close, client)
         _log_distributed_to(log)
         say(f"grading {len(plan.todo)} submission(s) on {where}"
             + (f"; dashboard: {client.dashboard_link}" if client.dashboard_link else ""))
-        build_templates(root, plan, api)
         # A template is a task's result, not scattered data: a worker that dies with it costs a recompute.
         templates = {lab: client.submit(_identity, data, pure=False) for lab, data in plan.templates.items()}
-        queue = LongestFirst(plan.todo)
-        futures: dict = {}
-        done = as_completed()
-
-        def submit(bundle: Bundle, again: bool = False) -> None:
-            key = f"grade-{'again-' if again else ''}{bundle.student}-{bundle.lab}-{bundle.digest[:12]}"
-            future = client.submit(grade_bundle, templates[bundle.lab], bundle, pure=False, retries=1, key=key)
+        futures = {}
+        for bundle in plan.todo:
+            future = client.submit(grade_bundle, templates[bundle.lab], bundle, pure=False, retries=1,
+                                   key=f"grade-{bundle.student}-{bundle.lab}-{bundle.digest[:12]}")
             futures[future] = bundle
-            done.add(future)
-
-        def top_up() -> None:
-            """As many tasks out as the cluster has threads: the rest wait here, where the order is chosen."""
-            slots = max(sum(client.nthreads().values()), 0 if scheduler else workers, 1)
-            while queue and len(futures) < slots:
-                submit(queue.pop())
 
         def outcomes() -> Iterator[tuple[Bundle, Outcome]]:
             again: set[tuple[str, str]] = set()
-            top_up()
+            done = as_completed(list(futures))
             for future in done:
                 bundle = futures.pop(future)
                 try:
@@ -267,7 +243,10 @@ def _on_dask(plan: Plan, root: Path, api, workers: int, scheduler: Optional[str]
                         again.add((bundle.student, bundle.lab))
                         log.write(f"{bundle.student}/{bundle.lab}: its worker died {ALLOWED_FAILURES + 1} times; "
                                   "graded once more\n")
-                        submit(bundle, again=True)
+                        retry = client.submit(grade_bundle, templates[bundle.lab], bundle, pure=False, retries=1,
+                                              key=f"grade-again-{bundle.student}-{bundle.lab}-{bundle.digest[:12]}")
+                        futures[retry] = bundle
+                        done.add(retry)
                         future.release()
                         continue
                     outcome = Outcome(Result(bundle.student, bundle.lab, False,
@@ -276,9 +255,6 @@ def _on_dask(plan: Plan, root: Path, api, workers: int, scheduler: Optional[str]
                 except Exception as exc:
                     outcome = Outcome(Result(bundle.student, bundle.lab, False, f"{type(exc).__name__}: {exc}"))
                 future.release()
-                if outcome.seconds:
-                    queue.learn(bundle.lab, sum(outcome.seconds.values()))
-                top_up()  # the freed worker gets its next task before this one is merged
                 yield bundle, outcome
 
         try:
@@ -286,46 +262,6 @@ def _on_dask(plan: Plan, root: Path, api, workers: int, scheduler: Optional[str]
         finally:
             if futures:
                 client.cancel(list(futures))
-
-
-class LongestFirst:
-    """The submissions not yet sent to the cluster, the longest expected first.
-
-    Labs differ (5 s to 40 s a submission here at smoke scale) and so do hand-ins (a blank one fails
-    fast). Sent in the order they were found, the last tasks can be one lab's longest: one worker
-    grades them while the others sit idle (39 s of a 338 s batch on 2 workers here). So, as in
-    longest-processing-time-first scheduling, the next task is of a lab not yet timed in this batch
-    (the one least sent, then found first), else of the lab whose longest task so far took longest; within a lab, the
-    biggest hand-in first (more code and outputs: more that runs; the blank ones last), so that
-    each lab is first timed on a real attempt and the short tasks fill in at the end."""
-
-    def __init__(self, bundles: list[Bundle]):
-        self.by_lab: dict[str, deque[Bundle]] = {}
-        for bundle in bundles:
-            self.by_lab.setdefault(bundle.lab, deque()).append(bundle)
-        self.found = {lab: index for index, lab in enumerate(self.by_lab)}
-        for lab, labs_bundles in self.by_lab.items():
-            self.by_lab[lab] = deque(sorted(labs_bundles, key=lambda b: -sum(map(len, b.files.values()))))
-        self.seconds: dict[str, float] = {}
-        self.sent = dict.fromkeys(self.by_lab, 0)
-
-    def __len__(self) -> int:
-        return sum(map(len, self.by_lab.values()))
-
-    def learn(self, lab: str, seconds: float) -> None:
-        self.seconds[lab] = max(seconds, self.seconds.get(lab, 0.0))
-
-    def expected(self, lab: str) -> float:
-        return self.seconds.get(lab, math.inf)
-
-    def pop(self) -> Bundle:
-        # Untimed labs tie: the one least sent so far, then the one found first.
-        lab = max(self.by_lab, key=lambda lab: (self.expected(lab), -self.sent[lab], -self.found[lab]))
-        self.sent[lab] += 1
-        bundle = self.by_lab[lab].popleft()
-        if not self.by_lab[lab]:
-            del self.by_lab[lab]
-        return bundle
 
 
 def _identity(data: bytes) -> bytes:

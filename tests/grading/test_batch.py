@@ -228,28 +228,3 @@ def test_an_interrupted_and_a_killed_batch_resume_to_the_same_grades(class_cours
         "each submission graded exactly once across the three runs"
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(course) in " ".join(p.info["cmdline"] or [])]
     assert not leftovers, f"processes of the killed batch still running: {leftovers}"
-
-
-def test_the_longest_labs_are_sent_first_once_timed_and_untimed_labs_before_them():
-    """On Dask the grader keeps the rest of the batch and sends the next task as a worker frees up:
-    first one of every lab (found first, first), then the lab whose tasks took longest so far;
-    within a lab the biggest hand-in first (a blank one is small and fails fast)."""
-    def bundle(student: str, lab: str) -> grading_batch.Bundle:
-        size = {"blank": 1, "a": 5, "b": 4, "c": 3}[student]
-        return grading_batch.Bundle(student, lab, {"nb.ipynb": b"x" * size}, f"{student}{lab}")
-
-    queue = grading_batch.LongestFirst([bundle(s, lab) for s in ("blank", "a", "b", "c") for lab in ("01", "02", "03")])
-    assert len(queue) == 12
-    first = [queue.pop() for _ in range(2)]
-    assert [(b.student, b.lab) for b in first] == [("a", "01"), ("a", "02")], \
-        "labs in the order found, each first tried on its biggest hand-in"
-    queue.learn("01", 5.0)
-    third = queue.pop()
-    assert (third.student, third.lab) == ("a", "03"), "a lab never timed goes before any timed one"
-    queue.learn("02", 40.0)
-    queue.learn("03", 20.0)
-    queue.learn("03", 2.0)  # a blank that failed fast does not make its lab look short
-    order = [(b.student, b.lab) for b in (queue.pop() for _ in range(len(queue)))]
-    assert order == [("b", "02"), ("c", "02"), ("blank", "02"), ("b", "03"), ("c", "03"), ("blank", "03"),
-                     ("b", "01"), ("c", "01"), ("blank", "01")]
-    assert queue.expected("03") == 20.0 and queue.expected("04") == float("inf")

@@ -41,6 +41,7 @@ def test_the_schema_version_read_in_process_is_the_one_nbgrader_stamps():
         printed = subprocess.check_output([alembic, "-c", ini, "heads"]).decode()
     assert alembic_head() == printed.split("\n")[0].split(" ")[0]
 
+
 def test_a_lab_template_gradebook_carries_that_version(tmp_path):
     from sqlalchemy import text
 

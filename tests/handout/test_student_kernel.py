@@ -64,7 +64,7 @@ def test_the_student_kernel_is_the_one_every_lab_names(kernels):
     spec = kernels.get_kernel_spec("python3")
     assert spec.argv[0] == "python", "argv[0] 'python' is the server's own interpreter (jupyter_client)"
     assert spec.env.get("TF_CPP_MIN_LOG_LEVEL") == "2", spec.env
-    # Intel CPUs: oneDNN's start-up line ignores TF_CPP_MIN_LOG_LEVEL; off, the arithmetic is AMD's too.
+    # Intel CPUs: oneDNN's start-up line ignores TF_CPP_MIN_LOG_LEVEL; off, TensorFlow runs its Eigen kernels, as on AMD.
     assert spec.env.get("TF_ENABLE_ONEDNN_OPTS") == "0", spec.env
     # glibc gives each of TensorFlow's threads a malloc arena of its own (up to 8 per core), which
     # keep freed memory: 2 arenas cost a lesson-scale Lab 02 kernel ~80-100 MiB less at every moment.
